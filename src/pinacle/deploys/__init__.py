@@ -1,0 +1,1 @@
+"""pyinfra ``@deploy`` functions: what ``deploys/*.py`` call."""

@@ -1,0 +1,39 @@
+"""The one exception tree. The CLI maps these to exit codes in one place (``pinacle.cli.errors``)."""
+
+from __future__ import annotations
+
+
+class PinacleError(Exception):
+    """Base of every error pinacle raises on purpose. Its message says what to fix."""
+
+    exit_code = 1
+
+
+class SpecError(PinacleError):
+    """A pod file is malformed: raised before anything reaches a host."""
+
+    exit_code = 2
+
+
+class TargetError(PinacleError):
+    """The target host cannot be reached or selected."""
+
+    exit_code = 3
+
+
+class HostError(PinacleError):
+    """The host is not fit to run pods (no Docker, no gVisor runtime, ...)."""
+
+    exit_code = 4
+
+
+class DeployError(PinacleError):
+    """An operation failed on the host."""
+
+    exit_code = 5
+
+
+class HealthError(PinacleError):
+    """The pod was rolled out but its services did not become healthy in time."""
+
+    exit_code = 6

@@ -1,0 +1,1 @@
+"""pyinfra operations: small generators that read facts and yield commands only for differences."""
