@@ -84,7 +84,9 @@ class HostSettings(BaseModel):
     def _args_are_flags(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         for arg in value:
             if not arg.startswith("--") or any(c.isspace() for c in arg):
-                raise ValueError(f"runtime arguments are runsc flags like --network=host, got {arg!r}")
+                raise ValueError(
+                    f"runtime arguments are runsc flags like --network=host, got {arg!r}"
+                )
         return value
 
     @property
@@ -146,7 +148,14 @@ PACKAGE_MANAGERS: Mapping[str, PackageManager] = {
     ),
     "apk": PackageManager(
         name="apk",
-        docker_packages=("docker", "containerd", "iptables", "curl", "ca-certificates", "busybox-static"),
+        docker_packages=(
+            "docker",
+            "containerd",
+            "iptables",
+            "curl",
+            "ca-certificates",
+            "busybox-static",
+        ),
         runsc_package=None,  # Alpine ships no runsc: use the official release
         busybox_static="/bin/busybox.static",
     ),

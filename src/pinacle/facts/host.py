@@ -79,7 +79,7 @@ class RunningProcesses(FactBase[set[str]]):
 
     def command(self, names: tuple[str, ...] = ("containerd", "dockerd")) -> str:
         checks = " ".join(shlex.quote(n) for n in names)
-        return f"for p in {checks}; do pidof \"$p\" >/dev/null 2>&1 && echo \"$p\"; done; true"
+        return f'for p in {checks}; do pidof "$p" >/dev/null 2>&1 && echo "$p"; done; true'
 
     def process(self, output: list[str]) -> set[str]:
         return {line.strip() for line in output if line.strip()}
@@ -134,7 +134,7 @@ class RuntimeProbe(FactBase[dict[str, object]]):
     def command(self, runtime: str, image: str) -> str:
         return (
             f"out=$(docker run --rm --runtime={shlex.quote(runtime)} {shlex.quote(image)} "
-            "/bin/busybox dmesg 2>&1); rc=$?; echo \"rc=$rc\"; printf '%s\\n' \"$out\"; true"
+            '/bin/busybox dmesg 2>&1); rc=$?; echo "rc=$rc"; printf \'%s\\n\' "$out"; true'
         )
 
     def process(self, output: list[str]) -> dict[str, object]:

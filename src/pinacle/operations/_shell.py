@@ -17,7 +17,7 @@ def write_file_command(path: str, content: str, mode: str = "0644") -> str:
     target = shlex.quote(path)
     tmp = shlex.quote(path + ".pinacle-tmp")
     return (
-        f"mkdir -p \"$(dirname {target})\" && printf %s {encoded} | base64 -d > {tmp} "
+        f'mkdir -p "$(dirname {target})" && printf %s {encoded} | base64 -d > {tmp} '
         f"&& chmod {mode} {tmp} && mv -f {tmp} {target}"
     )
 

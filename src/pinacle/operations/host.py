@@ -37,22 +37,23 @@ from pinacle.host import (
 )
 from pinacle.operations._shell import fail, wait_until, write_file_command
 
-RELOAD_DOCKERD = f"kill -HUP \"$(cat {DOCKER_PIDFILE})\""
+RELOAD_DOCKERD = f'kill -HUP "$(cat {DOCKER_PIDFILE})"'
 
 # With no init system (containers, CI sandboxes) pinacle itself is the supervisor of last resort:
 # detached from the deploy's session so the daemons outlive it, logs kept under LOG_DIR.
 _START_CONTAINERD = (
     f"mkdir -p {LOG_DIR} && setsid containerd >>{LOG_DIR}/containerd.log 2>&1 </dev/null & "
-    + wait_until(f"ctr --address {CONTAINERD_SOCKET} version", "containerd", 30, f"{LOG_DIR}/containerd.log")
+    + wait_until(
+        f"ctr --address {CONTAINERD_SOCKET} version", "containerd", 30, f"{LOG_DIR}/containerd.log"
+    )
 )
 _START_DOCKERD = (
     f"mkdir -p {LOG_DIR} && setsid dockerd --containerd={CONTAINERD_SOCKET} "
     f">>{LOG_DIR}/dockerd.log 2>&1 </dev/null & "
     + wait_until("docker info", "dockerd", 60, f"{LOG_DIR}/dockerd.log")
 )
-_STOP_DOCKERD = (
-    f"kill \"$(cat {DOCKER_PIDFILE})\"; "
-    + wait_until("! pidof dockerd", "dockerd shutdown", 60, f"{LOG_DIR}/dockerd.log")
+_STOP_DOCKERD = f'kill "$(cat {DOCKER_PIDFILE})"; ' + wait_until(
+    "! pidof dockerd", "dockerd shutdown", 60, f"{LOG_DIR}/dockerd.log"
 )
 
 # How each init restarts dockerd when a config change is beyond what SIGHUP applies.
@@ -85,12 +86,12 @@ def runsc_release(version: str, machine: str) -> Generator[str, None, None]:
     target = shlex.quote(RELEASE_RUNSC_PATH)
     mismatch = fail(f"runsc {version} does not match its published SHA-512; kept the old binary")
     yield (
-        "set -e; tmp=$(mktemp -d); trap 'rm -rf \"$tmp\"' EXIT; cd \"$tmp\"; "
+        'set -e; tmp=$(mktemp -d); trap \'rm -rf "$tmp"\' EXIT; cd "$tmp"; '
         f"curl -fsSL --retry 3 -o runsc {shlex.quote(url + '/runsc')}; "
         f"curl -fsSL --retry 3 -o runsc.sha512 {shlex.quote(url + '/runsc.sha512')}; "
         f"sha512sum -c runsc.sha512 >/dev/null 2>&1 || {{ {mismatch}; }}; "
         f"chmod 0755 runsc; cp runsc {target}.pinacle-new; mv -f {target}.pinacle-new {target}; "
-        f"mkdir -p \"$(dirname {RUNSC_CHECKSUM_RECORD})\"; "
+        f'mkdir -p "$(dirname {RUNSC_CHECKSUM_RECORD})"; '
         f"cut -d ' ' -f 1 runsc.sha512 > {RUNSC_CHECKSUM_RECORD}"
     )
     if host.get_fact(DockerServer) is not None:
@@ -156,9 +157,9 @@ def probe_image(busybox: str) -> Generator[str, None, None]:
         host.noop(f"{PROBE_IMAGE} exists")
         return
     yield (
-        "set -e; tmp=$(mktemp -d); trap 'rm -rf \"$tmp\"' EXIT; mkdir \"$tmp/bin\"; "
-        f"cp {shlex.quote(busybox)} \"$tmp/bin/busybox\"; ln -s busybox \"$tmp/bin/sh\"; "
-        f"tar -C \"$tmp\" -c . | docker import -c 'CMD [\"/bin/sh\"]' - {PROBE_IMAGE} >/dev/null"
+        'set -e; tmp=$(mktemp -d); trap \'rm -rf "$tmp"\' EXIT; mkdir "$tmp/bin"; '
+        f'cp {shlex.quote(busybox)} "$tmp/bin/busybox"; ln -s busybox "$tmp/bin/sh"; '
+        f'tar -C "$tmp" -c . | docker import -c \'CMD ["/bin/sh"]\' - {PROBE_IMAGE} >/dev/null'
     )
 
 

@@ -1,0 +1,1 @@
+"""The ``pinacle`` and ``pinacle-deploy`` commands: thin click shells over the library."""

@@ -1,0 +1,20 @@
+"""The pod deploy: one pod's resources, in the order they depend on each other."""
+
+from __future__ import annotations
+
+from pyinfra.api import deploy
+
+from pinacle.operations import pod as pod_ops
+from pinacle.plan import PodPlan
+
+
+@deploy("Roll out pod")
+def roll_out_pod(plan: PodPlan) -> None:
+    """Network, workspace volume, gVisor container, router config, services."""
+    pod_ops.pod_network(name=f"Network {plan.network}", plan=plan)
+    pod_ops.pod_volume(name=f"Volume {plan.volume}", plan=plan)
+    pod_ops.pod_container(
+        name=f"Container {plan.container.name} ({plan.container.runtime})", plan=plan
+    )
+    pod_ops.pod_router(name="Router config", plan=plan)
+    pod_ops.pod_services(name="Services", plan=plan)

@@ -1,0 +1,196 @@
+"""The one place that drives pyinfra's API: pick a target, connect, read facts, run deploys."""
+
+from __future__ import annotations
+
+import logging
+import os
+import platform
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from pyinfra.api import Config, Inventory, State
+from pyinfra.api.connect import connect_all, disconnect_all
+from pyinfra.api.deploy import add_deploy
+from pyinfra.api.exceptions import PyinfraError
+from pyinfra.api.operations import run_ops
+
+from pinacle.errors import DeployError, HealthError, TargetError
+from pinacle.facts.host import DockerImageId, DockerServer
+from pinacle.facts.pod import DockerObjectExists, PodContainer, PodFiles, RouteStatus, TakenPorts
+from pinacle.plan import ROUTER_CONFIG_PATH, SUPERVISOR_DIR, ObservedPod, PodPlan
+
+LIMA_TARGET = "lima"
+
+
+def default_target(environ: Mapping[str, str] = os.environ, system: str | None = None) -> str:
+    """``PINACLE_INVENTORY`` if set; else the Lima VM on macOS and this machine on Linux."""
+    if target := environ.get("PINACLE_INVENTORY"):
+        return target
+    return LIMA_TARGET if (system or platform.system()) == "Darwin" else "@local"
+
+
+def make_inventory(target: str) -> Inventory:
+    """An inventory file, ``@local``/``@ssh/...`` style host, or ``lima`` (the dev VM)."""
+    if target == LIMA_TARGET:
+        from pinacle.lima import lima_inventory_hosts
+
+        return Inventory((lima_inventory_hosts(), {}))
+    from pyinfra_cli.inventory import make_inventory as pyinfra_make_inventory
+
+    if not (target.startswith("@") or os.path.exists(target)):
+        raise TargetError(f"inventory {target!r} is neither a file nor a @connector host")
+    try:
+        inventory = pyinfra_make_inventory(target)
+    except Exception as exc:  # the inventory file is user code; any failure is a target error
+        raise TargetError(f"could not load inventory {target}: {exc}") from exc
+    if not len(inventory):
+        raise TargetError(f"inventory {target} has no hosts")
+    return inventory
+
+
+@dataclass
+class ApplyResult:
+    """What one run did, per host: the names of operations that changed something."""
+
+    changed: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def change_count(self) -> int:
+        return sum(len(v) for v in self.changed.values())
+
+
+class Session:
+    """A connected pyinfra state over one target's hosts."""
+
+    def __init__(self, target: str) -> None:
+        self.target = target
+        inventory = make_inventory(target)
+        self.state = State(inventory, Config())
+        self.state.print_noop_info = False
+        connect_all(self.state)
+        hosts = list(self.state.inventory.get_active_hosts())
+        if not hosts:
+            raise TargetError(f"could not connect to any host of {target}")
+        self.hosts = hosts
+
+    def close(self) -> None:
+        disconnect_all(self.state)
+
+    def fact(self, host: Any, cls: type, **kwargs: Any) -> Any:
+        return host.get_fact(cls, **kwargs)
+
+    def apply(self, deploy_func: Callable[..., None], **kwargs: Any) -> ApplyResult:
+        """Add a ``@deploy`` to the state and run it; raise DeployError naming what failed."""
+        add_deploy(self.state, deploy_func, **kwargs)
+        aborted = ""
+        try:
+            run_ops(self.state)
+        except PyinfraError as exc:
+            aborted = str(exc)
+        result = ApplyResult()
+        failed: list[str] = []
+        for host in self.hosts:
+            names: list[str] = []
+            for op_hash in self.state.get_op_order():
+                op_data = self.state.ops[host].get(op_hash)
+                if op_data is None:
+                    continue
+                meta = op_data.operation_meta
+                label = ", ".join(self.state.get_op_meta(op_hash).names)
+                if meta.is_complete() and meta.did_error():
+                    failed.append(f"{host.name}: {label}: {' '.join(meta.stderr_lines[-5:])}")
+                elif meta.is_complete() and meta.did_change():
+                    names.append(label)
+            result.changed[host.name] = names
+        if failed or aborted or self.state.failed_hosts:
+            detail = "\n".join(failed) or aborted
+            raise DeployError(f"deploy failed on {self.target}:\n{detail}")
+        return result
+
+
+@contextmanager
+def session(target: str) -> Iterator[Session]:
+    logging.getLogger("pyinfra").setLevel(logging.ERROR)
+    current = Session(target)
+    try:
+        yield current
+    finally:
+        current.close()
+
+
+def observe_pod(host: Any, plan: PodPlan) -> ObservedPod:
+    """Read everything the diff needs about one pod from the host."""
+    container = host.get_fact(PodContainer, container=plan.container.name)
+    files: dict[str, str] = {}
+    if container is not None and container.running:
+        files = host.get_fact(
+            PodFiles,
+            container=plan.container.name,
+            paths=(ROUTER_CONFIG_PATH, f"{SUPERVISOR_DIR}/*.conf"),
+        )
+    programs = {
+        path.rsplit("/", 1)[1].removesuffix(".conf"): sha
+        for path, sha in files.items()
+        if path.startswith(SUPERVISOR_DIR + "/")
+    }
+    return ObservedPod(
+        network=host.get_fact(DockerObjectExists, kind="network", object_name=plan.network),
+        volume=host.get_fact(DockerObjectExists, kind="volume", object_name=plan.volume),
+        container=container,
+        image_id=host.get_fact(DockerImageId, image=plan.container.image),
+        router_sha=files.get(ROUTER_CONFIG_PATH),
+        program_shas=programs,
+    )
+
+
+def docker_is_up(host: Any) -> bool:
+    return host.get_fact(DockerServer) is not None
+
+
+def taken_ports(host: Any) -> dict[int, str]:
+    result: dict[int, str] = host.get_fact(TakenPorts)
+    return result
+
+
+def healthy(status: int) -> bool:
+    """Anything a server answered on its own (not the router's 404/502) counts as alive."""
+    return 200 <= status < 500 and status != 404
+
+
+def route_statuses(host: Any, plan: PodPlan, host_port: int) -> dict[str, int]:
+    requests = {r.name: (r.host_name(plan.slug, plan.domain), r.health_path) for r in plan.routes}
+    result: dict[str, int] = host.get_fact(RouteStatus, host_port=host_port, requests=requests)
+    return result
+
+
+def wait_until_healthy(
+    host: Any,
+    plan: PodPlan,
+    host_port: int,
+    timeout: float,
+    progress: Callable[[str], None] = lambda _msg: None,
+) -> dict[str, int]:
+    """Poll each route through the router until every service answers, or raise HealthError."""
+    deadline = time.monotonic() + timeout
+    last: dict[str, int] = {}
+    reported: set[str] = set()
+    while True:
+        last = route_statuses(host, plan, host_port)
+        for name, status in last.items():
+            if healthy(status) and name not in reported:
+                reported.add(name)
+                progress(f"{name} is healthy (HTTP {status})")
+        if last and all(healthy(s) for s in last.values()):
+            return last
+        if time.monotonic() > deadline:
+            waiting = ", ".join(
+                f"{n} (HTTP {s:03d})" for n, s in sorted(last.items()) if not healthy(s)
+            )
+            raise HealthError(
+                f"pod {plan.slug}: not healthy after {timeout:.0f}s: {waiting}; "
+                f"see `pinacle logs {plan.slug}`"
+            )
+        time.sleep(0.5)

@@ -1,0 +1,176 @@
+"""Facts about pods on a host, read from Docker labels and from inside the pod container."""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from collections.abc import Mapping
+
+from pyinfra.api import FactBase
+
+from pinacle.plan import LABEL_POD, LABEL_PORT, ObservedContainer
+
+
+class PodContainer(FactBase[ObservedContainer | None]):
+    """The pod's container (by name), with its state and labels; None when absent."""
+
+    def command(self, container: str) -> str:
+        return (
+            "docker inspect --type container --format "
+            "'{{.Id}}|{{.State.Running}}|{{json .Config.Labels}}' "
+            f"{shlex.quote(container)} 2>/dev/null || echo absent"
+        )
+
+    def process(self, output: list[str]) -> ObservedContainer | None:
+        line = output[-1] if output else "absent"
+        if line == "absent" or line.count("|") < 2:
+            return None
+        container_id, running, labels = line.split("|", 2)
+        return ObservedContainer(container_id, running == "true", json.loads(labels) or {})
+
+
+class DockerObjectExists(FactBase[bool]):
+    """Whether a Docker network or volume of that name exists."""
+
+    def command(self, kind: str, object_name: str) -> str:
+        return f"docker {kind} inspect {shlex.quote(object_name)} >/dev/null 2>&1 && echo yes || echo no"
+
+    def process(self, output: list[str]) -> bool:
+        return bool(output) and output[-1] == "yes"
+
+
+class PodObjects(FactBase[dict[str, list[str]]]):
+    """Every container, network and volume labelled as belonging to a pod (for delete and checks)."""
+
+    def command(self, slug: str) -> str:
+        label = shlex.quote(f"{LABEL_POD}={slug}")
+        return (
+            f"docker ps -a --filter label={label} --format 'container {{{{.Names}}}}'; "
+            f"docker network ls --filter label={label} --format 'network {{{{.Name}}}}'; "
+            f"docker volume ls --filter label={label} --format 'volume {{{{.Name}}}}'; true"
+        )
+
+    def process(self, output: list[str]) -> dict[str, list[str]]:
+        found: dict[str, list[str]] = {"container": [], "network": [], "volume": []}
+        for line in output:
+            kind, _, name = line.partition(" ")
+            if kind in found and name:
+                found[kind].append(name)
+        return found
+
+    @staticmethod
+    def default() -> dict[str, list[str]]:
+        return {"container": [], "network": [], "volume": []}
+
+
+class TakenPorts(FactBase[dict[int, str]]):
+    """Host ports held by pods (label -> slug) or bound by anything else ("" as owner)."""
+
+    def command(self) -> str:
+        return (
+            f"docker ps -a --filter label={LABEL_PORT} "
+            f'--format \'{{{{.Label "{LABEL_PORT}"}}}} {{{{.Label "{LABEL_POD}"}}}}\' 2>/dev/null; '
+            'for h in $(awk \'NR>1 && $4=="0A" {split($2,a,":"); print a[2]}\' '
+            '/proc/net/tcp /proc/net/tcp6 2>/dev/null); do echo "$((0x$h))"; done; true'
+        )
+
+    def process(self, output: list[str]) -> dict[int, str]:
+        taken: dict[int, str] = {}
+        for line in output:
+            port, _, owner = line.strip().partition(" ")
+            if port.isdigit():
+                taken[int(port)] = owner or taken.get(int(port), "")
+        return taken
+
+    @staticmethod
+    def default() -> dict[int, str]:
+        return {}
+
+
+def _shell_path(path: str) -> str:
+    """Quote a path, leaving a trailing ``*.ext`` glob for the shell to expand."""
+    directory, _, base = path.rpartition("/")
+    if re.fullmatch(r"\*\.[a-z]+", base):
+        return f"{shlex.quote(directory)}/{base}"
+    return shlex.quote(path)
+
+
+class PodFiles(FactBase[dict[str, str]]):
+    """SHA-256 of pinacle's config files inside a running pod container, by path."""
+
+    def command(self, container: str, paths: tuple[str, ...]) -> str:
+        script = (
+            "for f in "
+            + " ".join(_shell_path(p) for p in paths)
+            + ('; do [ -f "$f" ] && sha256sum "$f"; done; true')
+        )
+        return f"docker exec {shlex.quote(container)} sh -c {shlex.quote(script)} 2>/dev/null; true"
+
+    def process(self, output: list[str]) -> dict[str, str]:
+        shas: dict[str, str] = {}
+        for line in output:
+            parts = line.split()
+            if len(parts) == 2:
+                shas[parts[1]] = parts[0]
+        return shas
+
+    @staticmethod
+    def default() -> dict[str, str]:
+        return {}
+
+
+class PodPackageManager(FactBase[str | None]):
+    """``apk`` or ``apt`` inside the pod image; None when the container is not running."""
+
+    def command(self, container: str) -> str:
+        script = "command -v apk >/dev/null && echo apk || echo apt"
+        return f"docker exec {shlex.quote(container)} sh -c {shlex.quote(script)} 2>/dev/null; true"
+
+    def process(self, output: list[str]) -> str | None:
+        return output[-1] if output and output[-1] in ("apk", "apt") else None
+
+
+class PodInstalledServices(FactBase[frozenset[str]]):
+    """Which catalog services are installed in the pod (each entry's own check decides)."""
+
+    def command(self, container: str, checks: Mapping[str, str]) -> str:
+        script = "; ".join(
+            f"if {check}; then echo {shlex.quote(name)}; fi"
+            for name, check in sorted(checks.items())
+        )
+        return f"docker exec {shlex.quote(container)} sh -c {shlex.quote(script or 'true')} 2>/dev/null; true"
+
+    def process(self, output: list[str]) -> frozenset[str]:
+        return frozenset(line.strip() for line in output if line.strip())
+
+    @staticmethod
+    def default() -> frozenset[str]:
+        return frozenset()
+
+
+class RouteStatus(FactBase[dict[str, int]]):
+    """HTTP status of each route, requested through the pod's published port and router."""
+
+    def command(self, host_port: int, requests: Mapping[str, tuple[str, str]]) -> str:
+        lines = []
+        for name, (host_name, path) in sorted(requests.items()):
+            url = shlex.quote(f"http://127.0.0.1:{int(host_port)}{path}")
+            header = shlex.quote(f"Host: {host_name}")
+            lines.append(
+                f"echo {shlex.quote(name)} $(curl -s -o /dev/null -m 5 -w '%{{http_code}}' "
+                f"-H {header} {url} 2>/dev/null || echo 000)"
+            )
+        return "; ".join(lines) + "; true"
+
+    def process(self, output: list[str]) -> dict[str, int]:
+        statuses: dict[str, int] = {}
+        for line in output:
+            name, _, code = line.rpartition(" ")
+            if name and code[-3:].isdigit():
+                statuses[name] = int(code[-3:])
+        return statuses
+
+    @staticmethod
+    def default() -> dict[str, int]:
+        return {}

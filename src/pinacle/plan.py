@@ -1,0 +1,353 @@
+"""The planner: a resolved PodSpec in, the pod's desired resources out; observed state in, actions out.
+
+Pure (no pyinfra import): the operations and ``--dry-run`` both call ``diff_pod`` so what the plan
+says is what apply does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+
+from pinacle.catalog import get_service
+from pinacle.errors import SpecError
+from pinacle.router import Route, render_router_config, valid_domain
+from pinacle.spec import PodSpec
+
+LABEL_POD = "pinacle.pod"
+LABEL_PORT = "pinacle.port"
+LABEL_SPEC_HASH = "pinacle.spec-hash"
+LABEL_SERVICES = "pinacle.services"
+LABEL_ROUTES = "pinacle.routes"
+LABEL_DOMAIN = "pinacle.domain"
+LABEL_NAME = "pinacle.name"
+
+ROUTER_CONFIG_PATH = "/etc/pinacle/router/pod.conf"
+SUPERVISOR_DIR = "/etc/pinacle/supervisor"
+WORKSPACE = "/workspace"
+PORT_LOCK = "/run/lock/pinacle-ports.lock"
+
+
+@dataclass(frozen=True)
+class DeploySettings:
+    """Where and how pods are published; the same for every pod on a target."""
+
+    domain: str = "localhost"
+    port_range: tuple[int, int] = (30000, 40000)
+    publish_address: str = "127.0.0.1"
+
+    def __post_init__(self) -> None:
+        low, high = self.port_range
+        if not 1024 <= low <= high <= 65535:
+            raise SpecError(f"port range {low}-{high} must lie within 1024-65535, low to high")
+        if not valid_domain(self.domain):
+            raise SpecError(f"domain {self.domain!r} is not a valid host name suffix")
+        if not re.fullmatch(r"\d{1,3}(\.\d{1,3}){3}", self.publish_address):
+            raise SpecError(f"publish address {self.publish_address!r} must be an IPv4 address")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> DeploySettings:
+        """``PINACLE_DOMAIN``, ``PINACLE_PORT_RANGE`` (``30000-40000``), ``PINACLE_PUBLISH_ADDRESS``."""
+        port_range = cls.port_range
+        if raw := environ.get("PINACLE_PORT_RANGE"):
+            match = re.fullmatch(r"(\d+)-(\d+)", raw)
+            if not match:
+                raise SpecError(f"PINACLE_PORT_RANGE must look like 30000-40000, got {raw!r}")
+            port_range = (int(match[1]), int(match[2]))
+        return cls(
+            domain=environ.get("PINACLE_DOMAIN", cls.domain),
+            port_range=port_range,
+            publish_address=environ.get("PINACLE_PUBLISH_ADDRESS", cls.publish_address),
+        )
+
+
+def container_name(slug: str) -> str:
+    return f"pinacle-{slug}"
+
+
+def network_name(slug: str) -> str:
+    return f"pinacle-{slug}"
+
+
+def volume_name(slug: str) -> str:
+    return f"pinacle-{slug}-workspace"
+
+
+def pod_labels(slug: str) -> dict[str, str]:
+    """The labels every resource of a pod carries, so nothing of it is ever orphaned."""
+    return {LABEL_POD: slug}
+
+
+@dataclass(frozen=True)
+class ContainerSpec:
+    """Everything ``docker run`` is given; its hash decides whether a container is replaced."""
+
+    name: str
+    image: str
+    runtime: str
+    cpus: float
+    memory_mb: int
+    env: tuple[tuple[str, str], ...]
+    network: str
+    volume: str
+    publish_address: str
+    host_port: int | None
+    labels: tuple[tuple[str, str], ...]
+
+    def config_hash(self, image_id: str | None) -> str:
+        """Like Compose's config-hash: any change to what the container was created from."""
+        payload = {
+            "image": self.image,
+            "image_id": image_id,
+            "runtime": self.runtime,
+            "cpus": self.cpus,
+            "memory_mb": self.memory_mb,
+            "env": list(self.env),
+            "network": self.network,
+            "volume": self.volume,
+            "publish_address": self.publish_address,
+            "host_port": self.host_port,
+            "labels": list(self.labels),
+        }
+        return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class ServiceProgram:
+    """One process the pod's supervisor keeps running."""
+
+    name: str
+    port: int
+    command: str
+    health_path: str
+    install: Mapping[str, str] = field(default_factory=dict, hash=False)
+    installed_check: str = "true"
+    runs_here: bool = True
+
+    @property
+    def conf_path(self) -> str:
+        return f"{SUPERVISOR_DIR}/{self.name}.conf"
+
+    def supervisor_conf(self) -> str:
+        # supervisord interpolates %(...)s in its values: a literal % must be doubled.
+        command = self.command.replace("%", "%%")
+        return (
+            f"; pinacle service {self.name} (port {self.port}): generated, do not edit\n"
+            f"[program:{self.name}]\n"
+            f"command={command}\n"
+            f"directory={WORKSPACE}\n"
+            "autostart=true\nautorestart=true\nstartsecs=1\nstartretries=1000\n"
+            "stopasgroup=true\nkillasgroup=true\n"
+            f"stdout_logfile=/var/log/pinacle/{self.name}.log\n"
+            "redirect_stderr=true\nstdout_logfile_maxbytes=10MB\n"
+        )
+
+
+@dataclass(frozen=True)
+class PodPlan:
+    """The desired resources of one pod."""
+
+    slug: str
+    name: str
+    domain: str
+    network: str
+    volume: str
+    container: ContainerSpec
+    router_config: str
+    programs: tuple[ServiceProgram, ...]
+    routes: tuple[Route, ...]
+    main_port: int
+    port_range: tuple[int, int]
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return pod_labels(self.slug)
+
+    @property
+    def router_sha(self) -> str:
+        return sha256(self.router_config)
+
+    def urls(self, host_port: int) -> dict[str, str]:
+        return {r.name: r.url(self.slug, self.domain, host_port) for r in self.routes}
+
+
+def sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def plan_pod(spec: PodSpec, settings: DeploySettings) -> PodPlan:
+    """Compile a resolved spec into the resources that make up the pod."""
+    programs: list[ServiceProgram] = []
+    routes: list[Route] = []
+    for name in spec.services:
+        service = get_service(name)
+        programs.append(
+            ServiceProgram(
+                name=service.name,
+                port=service.port,
+                command=service.start,
+                health_path=service.health_path,
+                install=service.install,
+                installed_check=service.installed_check,
+                runs_here=service.runs_here,
+            )
+        )
+        routes.append(Route(service.name, service.port, service.health_path))
+    for app in spec.ports:
+        routes.append(Route(app.name, app.port, app.health_path))
+        if app.command:
+            programs.append(ServiceProgram(app.name, app.port, app.command, app.health_path))
+
+    labels = {
+        **pod_labels(spec.slug),
+        LABEL_NAME: spec.name,
+        LABEL_DOMAIN: settings.domain,
+        LABEL_SERVICES: ",".join(p.name for p in programs),
+        LABEL_ROUTES: ",".join(f"{r.name}:{r.port}" for r in routes),
+    }
+    container = ContainerSpec(
+        name=container_name(spec.slug),
+        image=spec.image,
+        runtime=spec.runtime,
+        cpus=spec.resources.cpus,
+        memory_mb=spec.resources.memory_mb,
+        env=tuple(sorted(spec.env.items())),
+        network=network_name(spec.slug),
+        volume=volume_name(spec.slug),
+        publish_address=settings.publish_address,
+        host_port=spec.host_port,
+        labels=tuple(sorted(labels.items())),
+    )
+    return PodPlan(
+        slug=spec.slug,
+        name=spec.name,
+        domain=settings.domain,
+        network=network_name(spec.slug),
+        volume=volume_name(spec.slug),
+        container=container,
+        router_config=render_router_config(spec.slug, settings.domain, routes, spec.main_port),
+        programs=tuple(programs),
+        routes=tuple(routes),
+        main_port=spec.main_port,
+        port_range=settings.port_range,
+    )
+
+
+# --- observed state and the diff -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ObservedContainer:
+    id: str
+    running: bool
+    labels: Mapping[str, str]
+
+    @property
+    def spec_hash(self) -> str | None:
+        return self.labels.get(LABEL_SPEC_HASH)
+
+    @property
+    def host_port(self) -> int | None:
+        raw = self.labels.get(LABEL_PORT)
+        return int(raw) if raw and raw.isdigit() else None
+
+
+@dataclass(frozen=True)
+class ObservedPod:
+    """What the host has of one pod, as read by facts."""
+
+    network: bool = False
+    volume: bool = False
+    container: ObservedContainer | None = None
+    image_id: str | None = None
+    router_sha: str | None = None
+    program_shas: Mapping[str, str] = field(default_factory=dict)
+    installed: frozenset[str] = frozenset()
+
+
+class Action(str, Enum):
+    NOOP = "no-op"
+    CREATE = "create"
+    UPDATE = "update"
+    REPLACE = "replace"
+    DELETE = "delete"
+    START = "start"
+
+
+@dataclass(frozen=True)
+class Change:
+    resource: str
+    action: Action
+    reason: str = ""
+
+    def describe(self, dry_run: bool = True) -> str:
+        verb = {
+            Action.NOOP: "no change to",
+            Action.CREATE: "create",
+            Action.UPDATE: "update",
+            Action.REPLACE: "replace",
+            Action.DELETE: "delete",
+            Action.START: "start",
+        }[self.action]
+        prefix = "Would " if dry_run and self.action is not Action.NOOP else ""
+        text = f"{prefix}{verb} {self.resource}"
+        return f"{text[0].upper()}{text[1:]}" + (f" ({self.reason})" if self.reason else "")
+
+
+def container_change(plan: PodPlan, observed: ObservedPod) -> Change:
+    """Create, replace (and why), start, or leave the pod container alone."""
+    resource = f"container {plan.container.name}"
+    current = observed.container
+    if current is None:
+        return Change(resource, Action.CREATE, f"under runtime {plan.container.runtime}")
+    wanted = plan.container.config_hash(observed.image_id)
+    if current.spec_hash != wanted:
+        return Change(resource, Action.REPLACE, "its spec or image changed; the workspace is kept")
+    if plan.container.host_port is not None and current.host_port != plan.container.host_port:
+        return Change(resource, Action.REPLACE, f"host port {plan.container.host_port} requested")
+    if not current.running:
+        return Change(resource, Action.START, "it is stopped")
+    return Change(resource, Action.NOOP)
+
+
+def diff_pod(plan: PodPlan, observed: ObservedPod) -> list[Change]:
+    """The plan, resource by resource, in the order apply walks it."""
+    changes = [
+        Change(f"network {plan.network}", Action.NOOP if observed.network else Action.CREATE),
+        Change(f"volume {plan.volume}", Action.NOOP if observed.volume else Action.CREATE),
+    ]
+    container = container_change(plan, observed)
+    changes.append(container)
+    fresh = container.action in (Action.CREATE, Action.REPLACE)
+    router = "router config"
+    if fresh or observed.router_sha != plan.router_sha:
+        changes.append(Change(router, Action.UPDATE, "rendered config differs; Nginx is reloaded"))
+    else:
+        changes.append(Change(router, Action.NOOP))
+    for program in plan.programs:
+        resource = f"service {program.name} (port {program.port})"
+        if fresh or program.name not in observed.program_shas:
+            changes.append(Change(resource, Action.CREATE))
+        elif observed.program_shas[program.name] != sha256(program.supervisor_conf()):
+            changes.append(Change(resource, Action.UPDATE, "its command changed"))
+        else:
+            changes.append(Change(resource, Action.NOOP))
+    wanted = {p.name for p in plan.programs}
+    for name in sorted(set(observed.program_shas) - wanted):
+        changes.append(Change(f"service {name}", Action.DELETE, "no longer declared"))
+    return changes
+
+
+def has_changes(changes: list[Change]) -> bool:
+    return any(c.action is not Action.NOOP for c in changes)
+
+
+def lowest_free_port(port_range: tuple[int, int], taken: set[int]) -> int | None:
+    """The port a new pod would get: the lowest in range that no pod holds and nothing binds."""
+    low, high = port_range
+    return next((p for p in range(low, high + 1) if p not in taken), None)

@@ -1,0 +1,72 @@
+"""Render the in-pod Nginx router (``templates/nginx.conf.j2``) for one pod."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib import resources
+
+import jinja2
+
+from pinacle.errors import SpecError
+
+_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+_HOSTNAME = re.compile(
+    r"^(?=.{1,200}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$"
+)
+
+
+@dataclass(frozen=True)
+class Route:
+    """One routed port: ``localhost-{port}.pod-{slug}.{domain}`` goes to ``127.0.0.1:{port}``."""
+
+    name: str
+    port: int
+    health_path: str = "/"
+
+    def host_name(self, slug: str, domain: str) -> str:
+        return f"localhost-{self.port}.pod-{slug}.{domain}"
+
+    def url(self, slug: str, domain: str, host_port: int) -> str:
+        return f"http://{self.host_name(slug, domain)}:{host_port}/"
+
+
+def _hostname_label(value: object) -> str:
+    text = str(value)
+    if not _LABEL.match(text):
+        raise SpecError(f"refusing to put {text!r} in the router config: not a DNS label")
+    return text
+
+
+def _hostname(value: object) -> str:
+    text = str(value)
+    if not _HOSTNAME.match(text):
+        raise SpecError(f"refusing to put {text!r} in the router config: not a host name")
+    return text
+
+
+def valid_domain(domain: str) -> bool:
+    return bool(_HOSTNAME.match(domain))
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FunctionLoader(
+            lambda name: resources.files("pinacle").joinpath("templates", name).read_text()
+        ),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,  # Nginx, not HTML: values are checked by the filters below instead
+        keep_trailing_newline=True,
+    )
+    env.filters["hostname_label"] = _hostname_label
+    env.filters["hostname"] = _hostname
+    return env
+
+
+def render_router_config(slug: str, domain: str, routes: Sequence[Route], main_port: int) -> str:
+    """The pod's router: only ``routes`` are reachable, anything else answers 404."""
+    if main_port not in {r.port for r in routes}:
+        raise SpecError(f"the main port {main_port} is not one of the routed ports")
+    template = _environment().get_template("nginx.conf.j2")
+    return template.render(slug=slug, domain=domain, routes=list(routes), main_port=main_port)

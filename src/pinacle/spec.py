@@ -1,0 +1,427 @@
+"""The pod definition: pydantic models for what a ``pod.yaml`` may say.
+
+These models are the single source of truth for a pod's shape: the loader validates files
+against them, the planner reads them, and :func:`pod_json_schema` exports them for editors.
+Every check lives here, so a spec that constructs is one the planner can trust: ports are
+routable, names fit in Docker and DNS names, commands carry no NUL bytes, and the runtime is
+a gVisor one.
+
+Validators raise errors with plain-language messages (no "Value error, " prefix) and, for
+checks that span several fields, with the location of the offending entry, so that the loader
+can point at the exact line of the YAML file.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Annotated, Any, Self
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    JsonValue,
+    Strict,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
+
+from pinacle.catalog import CATALOG, ServiceDefinition
+
+ROUTER_PORT = 80
+"""The pod's own Nginx listens here, so no service or app may claim it."""
+
+MEMORY_MB_MIN = 64
+MEMORY_MB_MAX = 262144
+CPUS_MAX = 64.0
+HOST_PORT_MIN = 1024
+
+SLUG_PATTERN = r"^[a-z0-9]([a-z0-9-]{0,40}[a-z0-9])?$"
+APP_NAME_PATTERN = r"^[a-z][a-z0-9-]{0,30}$"
+TEMPLATE_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
+RUNTIME_PATTERN = r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$"
+ENV_KEY_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+HEALTH_PATH_PATTERN = r"""^/[^\s'"\\;{}$`]*$"""
+
+# Docker's reference grammar (distribution/reference), without the shell-hostile characters
+# it never allowed anyway: [registry[:port]/]path[:tag][@digest].
+_DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
+_DOMAIN = rf"{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*(?::[0-9]+)?"
+_PATH_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_TAG = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
+_DIGEST = r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}"
+IMAGE_PATTERN = (
+    rf"^(?:{_DOMAIN}/)?{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*(?::{_TAG})?(?:@{_DIGEST})?$"
+)
+IMAGE_MAX_LENGTH = 255
+
+UNSANDBOXED_RUNTIMES = frozenset({"runc", "crun", "youki", "io.containerd.runc.v2"})
+"""Runtimes that would run a pod without gVisor; never accepted, not even as a fallback."""
+_UNSANDBOXED_JSON: list[JsonValue] = [*sorted(UNSANDBOXED_RUNTIMES)]
+
+_MEMORY_UNITS_MB = {
+    "k": Decimal(1) / 1024,
+    "m": Decimal(1),
+    "g": Decimal(1024),
+    "t": Decimal(1024**2),
+}
+_MEMORY_RE = re.compile(
+    r"(?P<amount>[0-9]+(?:\.[0-9]+)?)\s*(?P<unit>[kmgt])(?:ib?|b)?", re.IGNORECASE
+)
+
+_MEMORY_FORMS = "must be an amount like 512m, 1g, 1GiB, 768Mi or a whole number of MiB"
+
+Loc = tuple[int | str, ...]
+
+
+def _error(message: str) -> PydanticCustomError:
+    """A validation error whose message is exactly ``message`` (braces are not templates)."""
+    return PydanticCustomError("pod_spec", "{message}", {"message": message})
+
+
+def _raise_at(title: str, problems: list[tuple[Loc, str, Any]]) -> None:
+    """Raise every ``(location, message, input)`` at once, each at its own location.
+
+    Pydantic nests the locations under the field or model being validated, so a check on the
+    whole ``ports`` list can still blame ``ports[1].port`` rather than the list.
+    """
+    if problems:
+        details = [
+            InitErrorDetails(type=_error(message), loc=loc, input=value)
+            for loc, message, value in problems
+        ]
+        raise ValidationError.from_exception_data(title, details)
+
+
+def _matches(pattern: str, value: str) -> bool:
+    return re.fullmatch(pattern, value) is not None
+
+
+def memory_to_mb(value: str | int) -> int:
+    """Normalise ``512m``, ``1g``, ``1GiB``, ``768Mi`` or an int (MiB) to whole MiB.
+
+    Units are binary, as Docker reads them (``1g`` is 1024 MiB). A bare number in a string is
+    refused: Docker would read it as bytes, a user probably meant MiB, so neither is guessed.
+    Raises ValueError saying what is accepted.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ValueError(_MEMORY_FORMS)
+    if isinstance(value, int):
+        megabytes = Decimal(value)
+    else:
+        match = _MEMORY_RE.fullmatch(value.strip())
+        if match is None:
+            raise ValueError(_MEMORY_FORMS)
+        megabytes = Decimal(match["amount"]) * _MEMORY_UNITS_MB[match["unit"].lower()]
+    if megabytes != megabytes.to_integral_value():
+        raise ValueError("must come to a whole number of MiB")
+    if not MEMORY_MB_MIN <= megabytes <= MEMORY_MB_MAX:
+        raise ValueError(f"must be between {MEMORY_MB_MIN} MiB and {MEMORY_MB_MAX} MiB (256 GiB)")
+    return int(megabytes)
+
+
+def _check_memory(value: Any) -> Any:
+    try:
+        memory_to_mb(value)
+    except ValueError as error:
+        raise _error(str(error)) from None
+    return value
+
+
+def _check_cpus(value: float) -> float:
+    if not 0 < value <= CPUS_MAX:  # also refuses NaN
+        raise _error(f"must be more than 0 and at most {CPUS_MAX:g}")
+    return value
+
+
+def _check_app_name(value: str) -> str:
+    if not _matches(APP_NAME_PATTERN, value):
+        raise _error(
+            "must start with a lowercase letter, then up to 30 lowercase letters, digits or '-'"
+        )
+    return value
+
+
+def _check_app_port(value: int) -> int:
+    if not 1 <= value <= 65535 or value == ROUTER_PORT:
+        raise _error(f"must be 1..65535 and not {ROUTER_PORT}")
+    return value
+
+
+def _check_command(value: str) -> str:
+    if not value.strip():
+        raise _error("must not be empty (leave it out if the app is started some other way)")
+    if "\x00" in value or "\n" in value or "\r" in value:
+        raise _error("must be one line without NUL bytes")
+    return value
+
+
+def _check_health_path(value: str) -> str:
+    if not _matches(HEALTH_PATH_PATTERN, value):
+        raise _error(
+            "must start with '/' and contain no whitespace, quotes, backslashes, "
+            "';', '{', '}', '$' or '`'"
+        )
+    return value
+
+
+def _check_name(value: str) -> str:
+    if not value.strip() or len(value) > 100 or not value.isprintable():
+        raise _error("must be 1..100 printable characters on one line")
+    return value
+
+
+def _check_slug(value: str) -> str:
+    if not _matches(SLUG_PATTERN, value):
+        raise _error(
+            "must be a DNS label of at most 42 characters: lowercase letters, digits and '-', "
+            "starting and ending with a letter or digit"
+        )
+    return value
+
+
+def _check_template(value: str) -> str:
+    if not _matches(TEMPLATE_PATTERN, value):
+        raise _error("must be a template name: lowercase letters, digits and '-'")
+    return value
+
+
+def _check_image(value: str) -> str:
+    if len(value) > IMAGE_MAX_LENGTH or not _matches(IMAGE_PATTERN, value):
+        raise _error("must be a Docker image reference like pinacle/base:latest")
+    return value
+
+
+def _check_runtime(value: str) -> str:
+    if value in UNSANDBOXED_RUNTIMES:
+        raise _error(
+            f"{value} is not a sandbox: pods always run under gVisor "
+            "(use runsc or another name the host registered for runsc)"
+        )
+    if not _matches(RUNTIME_PATTERN, value):
+        raise _error("must be a Docker runtime name like runsc")
+    return value
+
+
+def _check_host_port(value: int) -> int:
+    if not HOST_PORT_MIN <= value <= 65535:
+        raise _error(f"must be {HOST_PORT_MIN}..65535")
+    return value
+
+
+def _check_env_key(value: str) -> str:
+    if not _matches(ENV_KEY_PATTERN, value):
+        raise _error("must be a variable name: letters, digits and '_', not starting with a digit")
+    if value.upper().startswith("PINACLE_"):
+        raise _error("names starting with PINACLE_ are reserved for pinacle itself")
+    return value
+
+
+def _check_env_value(value: str) -> str:
+    if "\x00" in value:
+        raise _error("must not contain NUL bytes")
+    return value
+
+
+StrictInt = Annotated[int, Strict()]
+StrictFloat = Annotated[float, Strict()]
+StrictStr = Annotated[str, Strict()]
+EnvKey = Annotated[str, Strict(), AfterValidator(_check_env_key)]
+EnvValue = Annotated[str, Strict(), AfterValidator(_check_env_value)]
+ServiceName = Annotated[str, Strict(), Field(json_schema_extra={"enum": list(CATALOG)})]
+
+_MODEL_CONFIG = ConfigDict(extra="forbid", frozen=True)
+
+
+class ResourceSpec(BaseModel):
+    """CPU and memory limits given to the pod's container."""
+
+    model_config = _MODEL_CONFIG
+
+    cpus: Annotated[StrictFloat, AfterValidator(_check_cpus)] = Field(
+        default=1.0,
+        description="CPU limit, in cores (fractions allowed)",
+        json_schema_extra={"exclusiveMinimum": 0, "maximum": CPUS_MAX},
+    )
+    memory: Annotated[int | str, BeforeValidator(_check_memory)] = Field(
+        default=1024,
+        description="Memory limit: 512m, 1g, 1GiB, 768Mi, or a whole number of MiB",
+        examples=["512m", "1g", 2048],
+    )
+
+    @property
+    def memory_mb(self) -> int:
+        """The memory limit in MiB, whatever unit the user wrote it in.
+
+        A plain property, not a computed field: dumps stay re-loadable under extra="forbid".
+        """
+        return memory_to_mb(self.memory)
+
+
+class AppPortSpec(BaseModel):
+    """A port the user's own app listens on, routed like a catalog service."""
+
+    model_config = _MODEL_CONFIG
+
+    name: Annotated[StrictStr, AfterValidator(_check_app_name)] = Field(
+        description="Name of the app, used in listings and supervisor program names",
+        json_schema_extra={"pattern": APP_NAME_PATTERN},
+    )
+    port: Annotated[StrictInt, AfterValidator(_check_app_port)] = Field(
+        description="Port the app listens on inside the pod (80 is the pod router's)",
+        json_schema_extra={"minimum": 1, "maximum": 65535, "not": {"const": ROUTER_PORT}},
+    )
+    command: Annotated[StrictStr, AfterValidator(_check_command)] | None = Field(
+        default=None,
+        description="Foreground command the pod's supervisor runs; omit if nothing to start",
+    )
+    health_path: Annotated[StrictStr, AfterValidator(_check_health_path)] = Field(
+        default="/",
+        description="HTTP path requested through the router to decide the app is up",
+        json_schema_extra={"pattern": HEALTH_PATH_PATTERN},
+    )
+
+
+class PodSpec(BaseModel):
+    """One pod: what runs in it, on which image and runtime, with which limits.
+
+    ``template`` is informational once resolved: the resolver merges the named template under
+    the file before this model sees the data, so construct pods through
+    :func:`pinacle.resolver.resolve` rather than directly when a template is involved.
+    """
+
+    model_config = _MODEL_CONFIG
+
+    name: Annotated[StrictStr, AfterValidator(_check_name)] = Field(
+        description="Human-readable name", json_schema_extra={"minLength": 1, "maxLength": 100}
+    )
+    slug: Annotated[StrictStr, AfterValidator(_check_slug)] = Field(
+        description="DNS label naming the pod's container, network, volume and host names",
+        json_schema_extra={"pattern": SLUG_PATTERN},
+    )
+    template: Annotated[StrictStr, AfterValidator(_check_template)] | None = Field(
+        default=None,
+        description="Built-in template merged under this file",
+        json_schema_extra={"pattern": TEMPLATE_PATTERN},
+    )
+    image: Annotated[StrictStr, AfterValidator(_check_image)] = Field(
+        default="pinacle/base:latest",
+        description="Docker image the pod runs",
+        json_schema_extra={"pattern": IMAGE_PATTERN, "maxLength": IMAGE_MAX_LENGTH},
+    )
+    runtime: Annotated[StrictStr, AfterValidator(_check_runtime)] = Field(
+        default="runsc",
+        description="Docker runtime name of gVisor on the host; runc is refused",
+        json_schema_extra={
+            "pattern": RUNTIME_PATTERN,
+            "not": {"enum": _UNSANDBOXED_JSON},
+        },
+    )
+    resources: ResourceSpec = Field(default_factory=ResourceSpec)
+    services: tuple[ServiceName, ...] = Field(
+        default=(), description="Catalog services to run, by name"
+    )
+    ports: tuple[AppPortSpec, ...] = Field(default=(), description="The user's own app ports")
+    env: dict[EnvKey, EnvValue] = Field(
+        default_factory=dict,
+        description="Environment variables for every process in the pod",
+        json_schema_extra={"propertyNames": {"pattern": ENV_KEY_PATTERN}},
+    )
+    host_port: Annotated[StrictInt, AfterValidator(_check_host_port)] | None = Field(
+        default=None,
+        description="Host port of the pod's router; allocated from the host's range if omitted",
+        json_schema_extra={"minimum": HOST_PORT_MIN, "maximum": 65535},
+    )
+    default_port: StrictInt | None = Field(
+        default=None,
+        description="Declared port opened by default; first app port, else first service's",
+    )
+
+    @field_validator("services")
+    @classmethod
+    def _known_unique_services(cls, services: tuple[str, ...]) -> tuple[str, ...]:
+        problems: list[tuple[Loc, str, Any]] = []
+        seen: set[str] = set()
+        for index, name in enumerate(services):
+            if name not in CATALOG:
+                problems.append(((index,), f"unknown service; known: {', '.join(CATALOG)}", name))
+            elif name in seen:
+                problems.append(((index,), "service listed twice", name))
+            seen.add(name)
+        _raise_at("PodSpec.services", problems)
+        return services
+
+    @field_validator("ports")
+    @classmethod
+    def _unique_ports(cls, ports: tuple[AppPortSpec, ...]) -> tuple[AppPortSpec, ...]:
+        problems: list[tuple[Loc, str, Any]] = []
+        names: dict[str, int] = {}
+        numbers: dict[int, int] = {}
+        for index, app in enumerate(ports):
+            if app.name in names:
+                message = f"name already used by ports[{names[app.name]}]"
+                problems.append(((index, "name"), message, app.name))
+            if app.port in numbers:
+                message = f"port already used by ports[{numbers[app.port]}]"
+                problems.append(((index, "port"), message, app.port))
+            names.setdefault(app.name, index)
+            numbers.setdefault(app.port, index)
+        _raise_at("PodSpec.ports", problems)
+        return ports
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        """Checks that need several fields; each error still points at one entry."""
+        problems: list[tuple[Loc, str, Any]] = []
+        if not self.services and not self.ports:
+            message = "a pod needs at least one service or one app port (services: or ports:)"
+            problems.append((("services",), message, self.services))
+        service_ports = {CATALOG[name].port: name for name in self.services}
+        for index, app in enumerate(self.ports):
+            if app.port in service_ports:
+                message = f"port is already used by service {service_ports[app.port]}"
+                problems.append((("ports", index, "port"), message, app.port))
+            if app.name in self.services:
+                message = "name is already the name of one of the pod's services"
+                problems.append((("ports", index, "name"), message, app.name))
+        declared = self.declared_ports()
+        if self.default_port is not None and self.default_port not in declared:
+            listed = ", ".join(str(port) for port in declared) or "none"
+            message = f"must be one of the pod's declared ports ({listed})"
+            problems.append((("default_port",), message, self.default_port))
+        _raise_at("PodSpec", problems)
+        return self
+
+    def service_definitions(self) -> tuple[ServiceDefinition, ...]:
+        """The catalog entries of this pod's services, in the order the pod lists them."""
+        return tuple(CATALOG[name] for name in self.services)
+
+    def declared_ports(self) -> dict[int, str]:
+        """Every routed port -> its service or app name: services first, then app ports.
+
+        Only these ports are routed by the pod's Nginx; anything else gets an error page.
+        """
+        ports = {CATALOG[name].port: name for name in self.services if name in CATALOG}
+        ports.update({app.port: app.name for app in self.ports})
+        return ports
+
+    @property
+    def main_port(self) -> int:
+        """The port a user lands on: ``default_port``, else the first app port, else the first
+        service's port. A valid pod always has one."""
+        if self.default_port is not None:
+            return self.default_port
+        if self.ports:
+            return self.ports[0].port
+        return CATALOG[self.services[0]].port
+
+
+def pod_json_schema() -> dict[str, Any]:
+    """The JSON Schema of a pod file, generated from :class:`PodSpec` (never hand-written)."""
+    schema = PodSpec.model_json_schema()
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}

@@ -1,0 +1,240 @@
+"""Pod files in, PodSpec or located errors out."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from pinacle.errors import SpecError
+from pinacle.loader import PodSpecError, Problem, load_pod_file, load_pod_mapping, parse_yaml
+
+WritePod = Callable[..., Path]
+
+PODS_DIR = Path(__file__).resolve().parents[2] / "pods"
+
+HEAD = "name: Bad pod\nslug: bad\n"
+"""Lines 1-2 of most bad files below, so line numbers in the table count from line 3."""
+
+# (id, file text, YAML path the message must name, line it must point at, words it must say)
+BAD_FILES: list[tuple[str, str, str, int | None, str]] = [
+    ("unknown-top-key", HEAD + "services: [web-terminal]\ncolour: red\n",
+     "colour", 4, "unknown key; expected one of: name, slug, template"),
+    ("unknown-nested-key", HEAD + "services: [web-terminal]\nresources:\n  gpus: 1\n",
+     "resources.gpus", 5, "unknown key; expected one of: cpus, memory"),
+    ("unknown-port-key", HEAD + "ports:\n  - name: app\n    port: 3000\n    tls: true\n",
+     "ports[0].tls", 6, "unknown key; expected one of: name, port, command, health_path"),
+    ("slug-uppercase", "name: Bad\nslug: Example\nservices: [web-terminal]\n",
+     "slug", 2, "letter or digit (got 'Example')"),
+    ("slug-leading-dash", "name: Bad\nslug: -example\nservices: [web-terminal]\n",
+     "slug", 2, "DNS label"),
+    ("slug-too-long", f"name: Bad\nslug: {'a' * 43}\nservices: [web-terminal]\n",
+     "slug", 2, "at most 42 characters"),
+    ("slug-underscore", "name: Bad\nslug: my_pod\nservices: [web-terminal]\n",
+     "slug", 2, "DNS label"),
+    ("port-out-of-range",
+     HEAD + "ports:\n  - name: app\n    port: 3000\n  - name: api\n    port: 70000\n",
+     "ports[1].port", 7, "must be 1..65535 and not 80 (got 70000)"),
+    ("port-80", HEAD + "ports:\n  - name: app\n    port: 80\n",
+     "ports[0].port", 5, "not 80 (got 80)"),
+    ("port-not-a-number", HEAD + "ports:\n  - name: app\n    port: '3000'\n",
+     "ports[0].port", 5, "expected a whole number (got '3000')"),
+    ("duplicate-port-numbers",
+     HEAD + "ports:\n  - name: app\n    port: 3000\n  - name: api\n    port: 3000\n",
+     "ports[1].port", 7, "port already used by ports[0]"),
+    ("duplicate-port-names",
+     HEAD + "ports:\n  - name: app\n    port: 3000\n  - name: app\n    port: 3001\n",
+     "ports[1].name", 6, "name already used by ports[0]"),
+    ("port-clashes-with-service",
+     HEAD + "services: [web-terminal]\nports:\n  - name: app\n    port: 7681\n",
+     "ports[0].port", 6, "already used by service web-terminal"),
+    ("unknown-service", HEAD + "services:\n  - web-terminal\n  - jupyter\n",
+     "services[1]", 5, "unknown service; known: web-terminal, code-server"),
+    ("duplicate-service", HEAD + "services:\n  - web-terminal\n  - web-terminal\n",
+     "services[1]", 5, "service listed twice"),
+    ("runtime-runc", HEAD + "services: [web-terminal]\nruntime: runc\n",
+     "runtime", 4, "pods always run under gVisor"),
+    ("bad-memory", HEAD + "services: [web-terminal]\nresources:\n  memory: lots\n",
+     "resources.memory", 5, "like 512m, 1g"),
+    ("cpus-zero", HEAD + "services: [web-terminal]\nresources:\n  cpus: 0\n",
+     "resources.cpus", 5, "more than 0 and at most 64 (got 0)"),
+    ("env-key-invalid", HEAD + "services: [web-terminal]\nenv:\n  MY-VAR: x\n",
+     "env.MY-VAR", 5, "must be a variable name"),
+    ("env-key-reserved", HEAD + "services: [web-terminal]\nenv:\n  PINACLE_TOKEN: x\n",
+     "env.PINACLE_TOKEN", 5, "reserved for pinacle"),
+    ("env-value-not-string", HEAD + "services: [web-terminal]\nenv:\n  DEBUG: 1\n",
+     "env.DEBUG", 5, "expected a string, quote it in YAML (got 1)"),
+    ("env-key-not-string", HEAD + "services: [web-terminal]\nenv:\n  1: x\n",
+     "env", 5, "key '1' is read as a number; keys must be strings"),
+    ("boolean-key", HEAD + "services: [web-terminal]\non: true\n",
+     "(top level)", 4, "key 'on' is read as a boolean"),
+    ("host-port-below-1024", HEAD + "services: [web-terminal]\nhost_port: 80\n",
+     "host_port", 4, "must be 1024..65535 (got 80)"),
+    ("default-port-undeclared", HEAD + "services: [web-terminal]\ndefault_port: 3000\n",
+     "default_port", 4, "must be one of the pod's declared ports (7681)"),
+    ("no-services-no-ports", HEAD, "services", 1, "at least one service or one app port"),
+    ("health-path-injection",
+     HEAD + "ports:\n  - name: app\n    port: 3000\n    health_path: /;rm -rf /\n",
+     "ports[0].health_path", 6, "must start with '/' and contain no whitespace"),
+    ("image-with-spaces", HEAD + "services: [web-terminal]\nimage: pinacle/base latest\n",
+     "image", 4, "Docker image reference"),
+    ("image-with-command-substitution",
+     HEAD + "services: [web-terminal]\nimage: 'base:$(id)'\n",
+     "image", 4, "like pinacle/base:latest (got 'base:$(id)')"),
+    ("missing-slug", "name: Bad\nservices: [web-terminal]\n",
+     "slug", 1, "required key is missing"),
+    ("ports-not-a-list", HEAD + "ports: 3000\n", "ports", 3, "expected a list (got 3000)"),
+    ("unknown-template", HEAD + "template: django\n",
+     "template", 3, "unknown template 'django'; known: python-app, web-terminal"),
+    ("yaml-syntax-error", HEAD + "services: [web-terminal\nports: []\n",
+     "", 4, "YAML syntax error"),
+    ("duplicate-yaml-key", HEAD + "services: [web-terminal]\nslug: other\n",
+     "slug", 4, "duplicate key (first at line 2)"),
+    ("duplicate-nested-yaml-key",
+     HEAD + "ports:\n  - name: app\n    port: 3000\n    port: 3001\n",
+     "ports[0].port", 6, "duplicate key (first at line 5)"),
+    ("empty-file", "", "", None, "the file is empty"),
+    ("only-comments", "# nothing here\n", "", None, "the file is empty"),
+    ("top-level-list", "- name: Bad\n- slug: bad\n", "", 1,
+     "the top level must be a mapping of pod settings (got a list)"),
+    ("top-level-scalar", "just text\n", "", 1, "must be a mapping of pod settings (got 'just"),
+    ("two-documents", HEAD + "services: [web-terminal]\n---\nname: Other\n", "", 4,
+     "expected a single document"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("text", "path", "line", "words"),
+    [case[1:] for case in BAD_FILES],
+    ids=[case[0] for case in BAD_FILES],
+)
+def test_bad_pod_file_is_reported_with_file_line_path_and_expectation(
+    write_pod: WritePod, text: str, path: str, line: int | None, words: str
+) -> None:
+    pod_file = write_pod(text, name="bad.yaml")
+    with pytest.raises(SpecError) as error:
+        load_pod_file(pod_file)
+    message = str(error.value)
+    where = f"{pod_file}:{line}" if line else f"{pod_file}"
+    located = f"{where}: {path}: " if path else f"{where}: "
+    assert located in message
+    assert words in message
+
+
+def test_the_bad_file_table_covers_at_least_eighteen_kinds() -> None:
+    assert len({case[0] for case in BAD_FILES}) == len(BAD_FILES) >= 18
+
+
+def test_every_problem_is_reported_at_once_one_line_each(write_pod: WritePod) -> None:
+    pod_file = write_pod(
+        """
+        name: Bad pod
+        slug: Bad
+        runtime: runc
+        ports:
+          - name: app
+            port: 70000
+        """,
+        name="bad.yaml",
+    )
+    with pytest.raises(PodSpecError) as error:
+        load_pod_file(pod_file)
+    assert str(error.value).splitlines() == [
+        f"{pod_file}:2: slug: must be a DNS label of at most 42 characters: lowercase letters, "
+        "digits and '-', starting and ending with a letter or digit (got 'Bad')",
+        f"{pod_file}:3: runtime: runc is not a sandbox: pods always run under gVisor "
+        "(use runsc or another name the host registered for runsc) (got 'runc')",
+        f"{pod_file}:6: ports[0].port: must be 1..65535 and not 80 (got 70000)",
+    ]
+
+
+def test_errors_carry_structured_problems(write_pod: WritePod) -> None:
+    pod_file = write_pod("name: Bad\nslug: bad\nservices: [web-terminal]\nhost_port: 1\n")
+    with pytest.raises(PodSpecError) as error:
+        load_pod_file(pod_file)
+    assert error.value.problems == (
+        Problem(str(pod_file), "host_port", "must be 1024..65535 (got 1)", 4),
+    )
+
+
+def test_spec_errors_exit_with_the_spec_error_code(write_pod: WritePod) -> None:
+    with pytest.raises(SpecError) as error:
+        load_pod_file(write_pod(""))
+    assert error.value.exit_code == 2
+
+
+def test_missing_file_is_named(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.yaml"
+    with pytest.raises(SpecError, match=f"^{missing}: no such file$"):
+        load_pod_file(missing)
+
+
+def test_directory_instead_of_a_file_is_named(tmp_path: Path) -> None:
+    with pytest.raises(SpecError, match="is a directory, not a pod file"):
+        load_pod_file(tmp_path)
+
+
+def test_non_utf8_file_is_refused(tmp_path: Path) -> None:
+    pod_file = tmp_path / "latin1.yaml"
+    pod_file.write_bytes("name: Café\n".encode("latin-1"))
+    with pytest.raises(SpecError, match="is not UTF-8 text"):
+        load_pod_file(pod_file)
+
+
+def test_string_paths_load_like_path_objects(write_pod: WritePod) -> None:
+    pod_file = write_pod("name: Ok\nslug: ok\nservices: [web-terminal]\n")
+    assert load_pod_file(str(pod_file)) == load_pod_file(pod_file)
+
+
+def test_yaml_anchors_and_merge_keys_still_work(write_pod: WritePod) -> None:
+    pod_file = write_pod(
+        """
+        name: Anchors
+        slug: anchors
+        ports:
+          - &app {name: app, port: 3000, command: ./run}
+          - <<: *app
+            name: api
+            port: 3001
+        """
+    )
+    assert [(p.name, p.port, p.command) for p in load_pod_file(pod_file).ports] == [
+        ("app", 3000, "./run"),
+        ("api", 3001, "./run"),
+    ]
+
+
+def test_mapping_errors_name_the_source_without_lines() -> None:
+    with pytest.raises(SpecError, match=r"^api request: slug: required key is missing$"):
+        load_pod_mapping({"name": "x", "services": ["web-terminal"]}, source="api request")
+
+
+def test_mapping_loads_with_its_template() -> None:
+    spec = load_pod_mapping({"template": "web-terminal", "name": "T", "slug": "t"})
+    assert spec.services == ("web-terminal",)
+
+
+def test_parse_yaml_records_the_line_of_every_key_and_item() -> None:
+    document = parse_yaml("name: x\nports:\n  - name: app\n    port: 1\n", "inline")
+    assert document.lines[("name",)] == 1
+    assert document.lines[("ports", 0)] == 3
+    assert document.lines[("ports", 0, "port")] == 4
+    assert document.line_of(("ports", 0, "command")) == 3
+
+
+@pytest.mark.parametrize("pod_file", sorted(PODS_DIR.glob("*.yaml")), ids=lambda p: p.name)
+def test_every_example_pod_loads(pod_file: Path) -> None:
+    assert load_pod_file(pod_file).slug == pod_file.stem
+
+
+def test_there_are_example_pods() -> None:
+    assert {"example.yaml", "python-api.yaml"} <= {p.name for p in PODS_DIR.glob("*.yaml")}
+
+
+def test_example_pod_is_a_web_terminal_and_a_python_app() -> None:
+    spec = load_pod_file(PODS_DIR / "example.yaml")
+    assert spec.services == ("web-terminal",)
+    assert [(p.name, p.port) for p in spec.ports] == [("app", 3000)]
+    assert spec.ports[0].command == "python3 -m http.server 3000 --directory /workspace"
+    assert (spec.resources.cpus, spec.resources.memory_mb) == (1.0, 512)
