@@ -20,9 +20,7 @@ from pinacle.errors import SpecError
 PACKAGE_MANAGERS: tuple[str, ...] = ("apk", "apt")
 """Package managers every catalog entry knows how to install with."""
 
-_APT_INSTALL = (
-    "apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends"
-)
+_APT_INSTALL = "apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends"
 _NODE_APK = "apk add --no-cache nodejs npm"
 _NODE_APT = f"{_APT_INSTALL} nodejs npm"
 
@@ -42,9 +40,7 @@ def _web_terminal_start(port: int, command: str) -> str:
     )
 
 
-_HAS_WEB_TERMINAL = (
-    "(command -v pinacle-webterm >/dev/null 2>&1 || command -v ttyd >/dev/null 2>&1)"
-)
+_HAS_WEB_TERMINAL = "(command -v pinacle-webterm >/dev/null 2>&1 || command -v ttyd >/dev/null 2>&1)"
 
 
 @dataclass(frozen=True)
@@ -79,8 +75,7 @@ class ServiceDefinition:
         except KeyError:
             known = ", ".join(sorted(self.install))
             raise SpecError(
-                f"service {self.name!r} has no install recipe for package manager "
-                f"{package_manager!r}; known: {known}"
+                f"service {self.name!r} has no install recipe for package manager {package_manager!r}; known: {known}"
             ) from None
 
 
@@ -133,10 +128,7 @@ _ENTRIES = (
         installed_check="command -v code-server >/dev/null 2>&1",
         start="code-server --bind-addr 127.0.0.1:8726 --auth none /workspace",
         runs_here=False,
-        limitation=(
-            "Needs Node 20+ and builds native modules at install time; "
-            "tested as far as its catalog commands."
-        ),
+        limitation=("Needs Node 20+ and builds native modules at install time; tested as far as its catalog commands."),
     ),
     _entry(
         name="vibe-kanban",

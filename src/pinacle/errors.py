@@ -12,7 +12,7 @@ class PinacleError(Exception):
 class SpecError(PinacleError):
     """A pod file is malformed: raised before anything reaches a host."""
 
-    exit_code = 2
+    exit_code = 65  # EX_DATAERR; 2 is reserved for "changes pending" in --dry-run
 
 
 class TargetError(PinacleError):

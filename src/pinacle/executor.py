@@ -20,7 +20,7 @@ from pyinfra.api.operations import run_ops
 from pinacle.errors import DeployError, HealthError, TargetError
 from pinacle.facts.host import DockerImageId, DockerServer
 from pinacle.facts.pod import DockerObjectExists, PodContainer, PodFiles, RouteStatus, TakenPorts
-from pinacle.plan import ROUTER_CONFIG_PATH, SUPERVISOR_DIR, ObservedPod, PodPlan
+from pinacle.plan import POD_METADATA_PATH, ROUTER_CONFIG_PATH, SUPERVISOR_DIR, ObservedPod, PodPlan
 
 LIMA_TARGET = "lima"
 
@@ -43,7 +43,7 @@ def make_inventory(target: str) -> Inventory:
     if not (target.startswith("@") or os.path.exists(target)):
         raise TargetError(f"inventory {target!r} is neither a file nor a @connector host")
     try:
-        inventory = pyinfra_make_inventory(target)
+        inventory: Inventory = pyinfra_make_inventory(target)
     except Exception as exc:  # the inventory file is user code; any failure is a target error
         raise TargetError(f"could not load inventory {target}: {exc}") from exc
     if not len(inventory):
@@ -82,7 +82,7 @@ class Session:
     def fact(self, host: Any, cls: type, **kwargs: Any) -> Any:
         return host.get_fact(cls, **kwargs)
 
-    def apply(self, deploy_func: Callable[..., None], **kwargs: Any) -> ApplyResult:
+    def apply(self, deploy_func: Callable[..., Any], **kwargs: Any) -> ApplyResult:
         """Add a ``@deploy`` to the state and run it; raise DeployError naming what failed."""
         add_deploy(self.state, deploy_func, **kwargs)
         aborted = ""
@@ -129,7 +129,7 @@ def observe_pod(host: Any, plan: PodPlan) -> ObservedPod:
         files = host.get_fact(
             PodFiles,
             container=plan.container.name,
-            paths=(ROUTER_CONFIG_PATH, f"{SUPERVISOR_DIR}/*.conf"),
+            paths=(ROUTER_CONFIG_PATH, POD_METADATA_PATH, f"{SUPERVISOR_DIR}/*.conf"),
         )
     programs = {
         path.rsplit("/", 1)[1].removesuffix(".conf"): sha
@@ -142,6 +142,7 @@ def observe_pod(host: Any, plan: PodPlan) -> ObservedPod:
         container=container,
         image_id=host.get_fact(DockerImageId, image=plan.container.image),
         router_sha=files.get(ROUTER_CONFIG_PATH),
+        metadata_sha=files.get(POD_METADATA_PATH),
         program_shas=programs,
     )
 
@@ -186,11 +187,29 @@ def wait_until_healthy(
         if last and all(healthy(s) for s in last.values()):
             return last
         if time.monotonic() > deadline:
-            waiting = ", ".join(
-                f"{n} (HTTP {s:03d})" for n, s in sorted(last.items()) if not healthy(s)
-            )
+            waiting = ", ".join(f"{n} (HTTP {s:03d})" for n, s in sorted(last.items()) if not healthy(s))
             raise HealthError(
-                f"pod {plan.slug}: not healthy after {timeout:.0f}s: {waiting}; "
-                f"see `pinacle logs {plan.slug}`"
+                f"pod {plan.slug}: not healthy after {timeout:.0f}s: {waiting}; see `pinacle logs {plan.slug}`"
             )
         time.sleep(0.5)
+
+
+def is_local(host: Any) -> bool:
+    from pyinfra.connectors.local import LocalConnector
+
+    return isinstance(getattr(host, "connector", None), LocalConnector)
+
+
+def stream(host: Any, argv: list[str], interactive: bool = False) -> int:
+    """Run ``argv`` (a ``docker ...`` command) with its output streamed to ours; its exit code.
+
+    The one place streaming commands (``logs --follow``, ``exec``) reach a host: on ``@local`` a
+    plain subprocess that inherits our terminal; elsewhere the pyinfra connector of the host.
+    """
+    import shlex
+    import subprocess
+
+    if is_local(host):
+        return subprocess.call(argv)
+    ok, _output = host.run_shell_command(shlex.join(argv), print_output=True, print_input=False, get_pty=interactive)
+    return 0 if ok else 1

@@ -84,9 +84,7 @@ class HostSettings(BaseModel):
     def _args_are_flags(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         for arg in value:
             if not arg.startswith("--") or any(c.isspace() for c in arg):
-                raise ValueError(
-                    f"runtime arguments are runsc flags like --network=host, got {arg!r}"
-                )
+                raise ValueError(f"runtime arguments are runsc flags like --network=host, got {arg!r}")
         return value
 
     @property
@@ -108,9 +106,7 @@ def release_arch(machine: str) -> str:
     try:
         return RELEASE_ARCHES[machine]
     except KeyError:
-        raise HostError(
-            f"gVisor publishes runsc for x86_64 and aarch64 only; this host is {machine!r}"
-        ) from None
+        raise HostError(f"gVisor publishes runsc for x86_64 and aarch64 only; this host is {machine!r}") from None
 
 
 def release_url(version: str, machine: str) -> str:
@@ -164,9 +160,7 @@ PACKAGE_MANAGERS: Mapping[str, PackageManager] = {
 
 def package_manager(name: str | None) -> PackageManager:
     if name is None or name not in PACKAGE_MANAGERS:
-        raise HostError(
-            "pinacle provisions Debian/Ubuntu (apt) and Alpine (apk) hosts; found no apt-get or apk"
-        )
+        raise HostError("pinacle provisions Debian/Ubuntu (apt) and Alpine (apk) hosts; found no apt-get or apk")
     return PACKAGE_MANAGERS[name]
 
 

@@ -80,8 +80,7 @@ def lima_ssh_config_path(instance: str, run: Runner = subprocess.run) -> Path:
         ) from exc
     except subprocess.TimeoutExpired as exc:
         raise TargetError(
-            f"`{' '.join(argv)}` did not answer within {LIMACTL_TIMEOUT_SECONDS}s; "
-            "check `limactl ls` by hand."
+            f"`{' '.join(argv)}` did not answer within {LIMACTL_TIMEOUT_SECONDS}s; check `limactl ls` by hand."
         ) from exc
 
     stdout = result.stdout or ""
@@ -93,18 +92,13 @@ def lima_ssh_config_path(instance: str, run: Runner = subprocess.run) -> Path:
         # exit 0 with empty output in older releases).
         detail = f" (limactl said: {stderr})" if stderr else ""
         raise TargetError(
-            f"The Lima VM {instance!r} does not exist{detail}. "
-            f"Create and start it with {_create_hint(instance)}."
+            f"The Lima VM {instance!r} does not exist{detail}. Create and start it with {_create_hint(instance)}."
         )
     if result.returncode != 0:
-        raise TargetError(
-            f"`{' '.join(argv)}` failed with exit code {result.returncode}: "
-            f"{stderr or stdout.strip()}"
-        )
+        raise TargetError(f"`{' '.join(argv)}` failed with exit code {result.returncode}: {stderr or stdout.strip()}")
     if len(lines) != 1 or "\t" not in lines[0]:
         raise TargetError(
-            f"Unexpected output from `{' '.join(argv)}`: {stdout!r} "
-            "(expected one line: status, tab, ssh config path)."
+            f"Unexpected output from `{' '.join(argv)}`: {stdout!r} (expected one line: status, tab, ssh config path)."
         )
 
     status, _, config = lines[0].partition("\t")
@@ -118,9 +112,7 @@ def lima_ssh_config_path(instance: str, run: Runner = subprocess.run) -> Path:
 
     path = Path(config)
     if not config or not path.is_absolute():
-        raise TargetError(
-            f"limactl reported no usable SSH config path for the Lima VM {instance!r}: {config!r}"
-        )
+        raise TargetError(f"limactl reported no usable SSH config path for the Lima VM {instance!r}: {config!r}")
     if not path.is_file():
         raise TargetError(
             f"The Lima VM {instance!r} is running but its SSH config {path} is missing; "

@@ -103,9 +103,7 @@ class PodYamlLoader(yaml.SafeLoader):
         self._check_node(node, (), lines, frozenset())
         return self.construct_document(node), lines
 
-    def _check_node(
-        self, node: yaml.Node, loc: Loc, lines: dict[Loc, int], ancestors: frozenset[int]
-    ) -> None:
+    def _check_node(self, node: yaml.Node, loc: Loc, lines: dict[Loc, int], ancestors: frozenset[int]) -> None:
         lines.setdefault(loc, node.start_mark.line + 1)
         if id(node) in ancestors:  # a recursive alias: already indexed further up
             return
@@ -123,8 +121,7 @@ class PodYamlLoader(yaml.SafeLoader):
                 if key in seen:
                     raise _BadKey(
                         (*loc, key),
-                        f"duplicate key (first at line {seen[key]}); "
-                        "YAML would silently keep only the last one",
+                        f"duplicate key (first at line {seen[key]}); YAML would silently keep only the last one",
                         key_node.start_mark,
                     )
                 seen[key] = line
@@ -195,9 +192,7 @@ def build_spec(data: Mapping[str, Any], source: str, locate: Locator | None = No
         raise PodSpecError(validation_problems(error, source, locate)) from None
 
 
-def validation_problems(
-    error: ValidationError, source: str, locate: Locator | None = None
-) -> list[Problem]:
+def validation_problems(error: ValidationError, source: str, locate: Locator | None = None) -> list[Problem]:
     """One :class:`Problem` per pydantic error, in plain words, located by ``locate``."""
     problems = []
     for detail in error.errors(include_url=False):

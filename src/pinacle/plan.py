@@ -12,7 +12,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 from pinacle.catalog import get_service
 from pinacle.errors import SpecError
@@ -27,7 +27,11 @@ LABEL_ROUTES = "pinacle.routes"
 LABEL_DOMAIN = "pinacle.domain"
 LABEL_NAME = "pinacle.name"
 
+LIVE_LABELS = frozenset({LABEL_ROUTES, LABEL_SERVICES})
+
 ROUTER_CONFIG_PATH = "/etc/pinacle/router/pod.conf"
+# The pod's current routes and services, written with the router: labels are fixed at creation.
+POD_METADATA_PATH = "/etc/pinacle/pod.json"
 SUPERVISOR_DIR = "/etc/pinacle/supervisor"
 WORKSPACE = "/workspace"
 PORT_LOCK = "/run/lock/pinacle-ports.lock"
@@ -112,7 +116,9 @@ class ContainerSpec:
             "volume": self.volume,
             "publish_address": self.publish_address,
             "host_port": self.host_port,
-            "labels": list(self.labels),
+            # Routes and services are applied live (router reload, supervisor update); the labels
+            # record them at creation time and must not force a replacement.
+            "labels": [kv for kv in self.labels if kv[0] not in LIVE_LABELS],
         }
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -171,6 +177,25 @@ class PodPlan:
     @property
     def router_sha(self) -> str:
         return sha256(self.router_config)
+
+    @property
+    def metadata(self) -> str:
+        """What ``pinacle status`` reads from inside a running pod."""
+        return (
+            json.dumps(
+                {
+                    "slug": self.slug,
+                    "name": self.name,
+                    "domain": self.domain,
+                    "main_port": self.main_port,
+                    "routes": [{"name": r.name, "port": r.port, "health_path": r.health_path} for r in self.routes],
+                    "services": [p.name for p in self.programs],
+                },
+                indent=2,
+                sort_keys=True,
+            )
+            + "\n"
+        )
 
     def urls(self, host_port: int) -> dict[str, str]:
         return {r.name: r.url(self.slug, self.domain, host_port) for r in self.routes}
@@ -266,11 +291,12 @@ class ObservedPod:
     container: ObservedContainer | None = None
     image_id: str | None = None
     router_sha: str | None = None
+    metadata_sha: str | None = None
     program_shas: Mapping[str, str] = field(default_factory=dict)
     installed: frozenset[str] = frozenset()
 
 
-class Action(str, Enum):
+class Action(StrEnum):
     NOOP = "no-op"
     CREATE = "create"
     UPDATE = "update"
@@ -325,7 +351,8 @@ def diff_pod(plan: PodPlan, observed: ObservedPod) -> list[Change]:
     changes.append(container)
     fresh = container.action in (Action.CREATE, Action.REPLACE)
     router = "router config"
-    if fresh or observed.router_sha != plan.router_sha:
+    stale = observed.router_sha != plan.router_sha or observed.metadata_sha != sha256(plan.metadata)
+    if fresh or stale:
         changes.append(Change(router, Action.UPDATE, "rendered config differs; Nginx is reloaded"))
     else:
         changes.append(Change(router, Action.NOOP))

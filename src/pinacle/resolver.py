@@ -54,13 +54,7 @@ _LIST_IDENTITIES: Mapping[str, Callable[[Any], Hashable]] = {
 def template_names() -> tuple[str, ...]:
     """Names of the built-in templates, sorted."""
     folder = resources.files(_TEMPLATE_PACKAGE).joinpath(_TEMPLATE_DIR)
-    return tuple(
-        sorted(
-            item.name.removesuffix(".yaml")
-            for item in folder.iterdir()
-            if item.name.endswith(".yaml")
-        )
-    )
+    return tuple(sorted(item.name.removesuffix(".yaml") for item in folder.iterdir() if item.name.endswith(".yaml")))
 
 
 @cache
@@ -68,11 +62,7 @@ def load_template(name: str) -> YamlDocument:
     """The built-in template ``name``; a SpecError listing the known ones otherwise."""
     if name not in template_names():
         raise SpecError(f"unknown template {name!r}; known: {', '.join(template_names())}")
-    text = (
-        resources.files(_TEMPLATE_PACKAGE)
-        .joinpath(_TEMPLATE_DIR, f"{name}.yaml")
-        .read_text("utf-8")
-    )
+    text = resources.files(_TEMPLATE_PACKAGE).joinpath(_TEMPLATE_DIR, f"{name}.yaml").read_text("utf-8")
     return parse_yaml(text, f"template {name}")
 
 
@@ -98,9 +88,7 @@ def merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any
     return merged
 
 
-def _merge_list(
-    base: list[Any], override: list[Any], identity: Callable[[Any], Hashable]
-) -> list[Any]:
+def _merge_list(base: list[Any], override: list[Any], identity: Callable[[Any], Hashable]) -> list[Any]:
     merged = list(base)
     positions = {identity(entry): index for index, entry in enumerate(base)}
     positions.pop(None, None)
@@ -128,8 +116,7 @@ def resolve(source: Path | str | Mapping[str, Any]) -> PodSpec:
             return resolve_mapping({"template": source, "slug": source}, f"template {source}")
         if not source.endswith((".yaml", ".yml")) and "/" not in source:
             raise SpecError(
-                f"{source!r} is neither a pod file nor a built-in template; "
-                f"templates: {', '.join(template_names())}"
+                f"{source!r} is neither a pod file nor a built-in template; templates: {', '.join(template_names())}"
             )
     return resolve_document(read_yaml(source))
 
@@ -189,9 +176,7 @@ def _template_of(document: YamlDocument) -> YamlDocument | None:
     return load_template(name)
 
 
-def _locator(
-    document: YamlDocument, merged: Mapping[str, Any], template: YamlDocument | None
-) -> Locator:
+def _locator(document: YamlDocument, merged: Mapping[str, Any], template: YamlDocument | None) -> Locator:
     """Where an error in ``merged`` sits: in the user's file if it came from there."""
 
     def locate(loc: Loc) -> tuple[str, int | None]:

@@ -12,9 +12,7 @@ import jinja2
 from pinacle.errors import SpecError
 
 _LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
-_HOSTNAME = re.compile(
-    r"^(?=.{1,200}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$"
-)
+_HOSTNAME = re.compile(r"^(?=.{1,200}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$")
 
 
 @dataclass(frozen=True)
@@ -52,9 +50,7 @@ def valid_domain(domain: str) -> bool:
 
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
-        loader=jinja2.FunctionLoader(
-            lambda name: resources.files("pinacle").joinpath("templates", name).read_text()
-        ),
+        loader=jinja2.FunctionLoader(lambda name: resources.files("pinacle").joinpath("templates", name).read_text()),
         undefined=jinja2.StrictUndefined,
         autoescape=False,  # Nginx, not HTML: values are checked by the filters below instead
         keep_trailing_newline=True,

@@ -55,9 +55,7 @@ _DOMAIN = rf"{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*(?::[0-9]+)?"
 _PATH_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 _TAG = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
 _DIGEST = r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}"
-IMAGE_PATTERN = (
-    rf"^(?:{_DOMAIN}/)?{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*(?::{_TAG})?(?:@{_DIGEST})?$"
-)
+IMAGE_PATTERN = rf"^(?:{_DOMAIN}/)?{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*(?::{_TAG})?(?:@{_DIGEST})?$"
 IMAGE_MAX_LENGTH = 255
 
 UNSANDBOXED_RUNTIMES = frozenset({"runc", "crun", "youki", "io.containerd.runc.v2"})
@@ -70,9 +68,7 @@ _MEMORY_UNITS_MB = {
     "g": Decimal(1024),
     "t": Decimal(1024**2),
 }
-_MEMORY_RE = re.compile(
-    r"(?P<amount>[0-9]+(?:\.[0-9]+)?)\s*(?P<unit>[kmgt])(?:ib?|b)?", re.IGNORECASE
-)
+_MEMORY_RE = re.compile(r"(?P<amount>[0-9]+(?:\.[0-9]+)?)\s*(?P<unit>[kmgt])(?:ib?|b)?", re.IGNORECASE)
 
 _MEMORY_FORMS = "must be an amount like 512m, 1g, 1GiB, 768Mi or a whole number of MiB"
 
@@ -91,10 +87,7 @@ def _raise_at(title: str, problems: list[tuple[Loc, str, Any]]) -> None:
     whole ``ports`` list can still blame ``ports[1].port`` rather than the list.
     """
     if problems:
-        details = [
-            InitErrorDetails(type=_error(message), loc=loc, input=value)
-            for loc, message, value in problems
-        ]
+        details = [InitErrorDetails(type=_error(message), loc=loc, input=value) for loc, message, value in problems]
         raise ValidationError.from_exception_data(title, details)
 
 
@@ -141,9 +134,7 @@ def _check_cpus(value: float) -> float:
 
 def _check_app_name(value: str) -> str:
     if not _matches(APP_NAME_PATTERN, value):
-        raise _error(
-            "must start with a lowercase letter, then up to 30 lowercase letters, digits or '-'"
-        )
+        raise _error("must start with a lowercase letter, then up to 30 lowercase letters, digits or '-'")
     return value
 
 
@@ -163,10 +154,7 @@ def _check_command(value: str) -> str:
 
 def _check_health_path(value: str) -> str:
     if not _matches(HEALTH_PATH_PATTERN, value):
-        raise _error(
-            "must start with '/' and contain no whitespace, quotes, backslashes, "
-            "';', '{', '}', '$' or '`'"
-        )
+        raise _error("must start with '/' and contain no whitespace, quotes, backslashes, ';', '{', '}', '$' or '`'")
     return value
 
 
@@ -323,9 +311,7 @@ class PodSpec(BaseModel):
         },
     )
     resources: ResourceSpec = Field(default_factory=ResourceSpec)
-    services: tuple[ServiceName, ...] = Field(
-        default=(), description="Catalog services to run, by name"
-    )
+    services: tuple[ServiceName, ...] = Field(default=(), description="Catalog services to run, by name")
     ports: tuple[AppPortSpec, ...] = Field(default=(), description="The user's own app ports")
     env: dict[EnvKey, EnvValue] = Field(
         default_factory=dict,

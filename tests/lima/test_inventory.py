@@ -111,9 +111,7 @@ def test_host_is_lima_alias_with_its_ssh_config_and_sudo(ssh_config: Path) -> No
     assert "init_system" not in data  # detected by the deploy
 
 
-def test_environment_variable_overrides_the_instance(
-    ssh_config: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_environment_variable_overrides_the_instance(ssh_config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(INSTANCE_ENV_VAR, "pinacle-test")
     run = FakeRun(stdout=f"Running\t{ssh_config}\n")
 
@@ -136,9 +134,7 @@ def test_missing_limactl_is_a_target_error_naming_the_fix() -> None:
     assert isinstance(caught.value.__cause__, FileNotFoundError)
 
 
-def test_missing_limactl_with_the_real_subprocess_run(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_missing_limactl_with_the_real_subprocess_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))  # an empty directory: no limactl anywhere
 
     with pytest.raises(TargetError, match=r"limactl start lima/gvisor-alpine\.yaml"):
@@ -294,9 +290,7 @@ def test_dev_inventory_with_a_running_vm(fake_limactl: Path) -> None:
     assert host.data.runsc_source == "release"
 
 
-def test_dev_inventory_without_limactl_fails_with_the_fix(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_dev_inventory_without_limactl_fails_with_the_fix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))
 
     with pytest.raises(InventoryError, match=r"limactl start lima/gvisor-alpine\.yaml"):

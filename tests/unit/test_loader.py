@@ -153,15 +153,13 @@ def test_errors_carry_structured_problems(write_pod: WritePod) -> None:
     pod_file = write_pod("name: Bad\nslug: bad\nservices: [web-terminal]\nhost_port: 1\n")
     with pytest.raises(PodSpecError) as error:
         load_pod_file(pod_file)
-    assert error.value.problems == (
-        Problem(str(pod_file), "host_port", "must be 1024..65535 (got 1)", 4),
-    )
+    assert error.value.problems == (Problem(str(pod_file), "host_port", "must be 1024..65535 (got 1)", 4),)
 
 
 def test_spec_errors_exit_with_the_spec_error_code(write_pod: WritePod) -> None:
     with pytest.raises(SpecError) as error:
         load_pod_file(write_pod(""))
-    assert error.value.exit_code == 2
+    assert error.value.exit_code == 65
 
 
 def test_missing_file_is_named(tmp_path: Path) -> None:

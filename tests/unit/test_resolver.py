@@ -54,9 +54,7 @@ def test_other_lists_are_replaced() -> None:
 
 
 def test_a_list_over_a_non_list_is_taken_as_is() -> None:
-    assert merge({"services": "web-terminal"}, {"services": ["code-server"]}) == {
-        "services": ["code-server"]
-    }
+    assert merge({"services": "web-terminal"}, {"services": ["code-server"]}) == {"services": ["code-server"]}
 
 
 def test_merge_leaves_its_inputs_alone() -> None:
@@ -143,9 +141,7 @@ def test_an_unknown_template_is_located_and_lists_the_known_ones(write_pod: Writ
     pod_file = write_pod("name: A\nslug: a\ntemplate: django\n")
     with pytest.raises(SpecError) as error:
         resolve(pod_file)
-    assert str(error.value) == (
-        f"{pod_file}:3: template: unknown template 'django'; known: python-app, web-terminal"
-    )
+    assert str(error.value) == (f"{pod_file}:3: template: unknown template 'django'; known: python-app, web-terminal")
 
 
 def test_load_template_refuses_unknown_names() -> None:
@@ -166,9 +162,7 @@ def test_errors_after_a_merge_point_at_the_files_own_entry(write_pod: WritePod) 
     )
     with pytest.raises(SpecError) as error:
         resolve(pod_file)
-    assert str(error.value) == (
-        f"{pod_file}:6: ports[0].port: port is already used by service web-terminal (got 7681)"
-    )
+    assert str(error.value) == (f"{pod_file}:6: ports[0].port: port is already used by service web-terminal (got 7681)")
 
 
 def test_errors_in_template_entries_say_so(write_pod: WritePod) -> None:
@@ -197,8 +191,6 @@ def test_validate_applies_templates() -> None:
     ]
 
 
-@pytest.mark.parametrize(
-    ("data", "kind"), [(None, "NoneType"), ([], "a list"), ("pod", "str"), (3, "int")]
-)
+@pytest.mark.parametrize(("data", "kind"), [(None, "NoneType"), ([], "a list"), ("pod", "str"), (3, "int")])
 def test_validate_never_raises_for_data_that_is_not_a_mapping(data: object, kind: str) -> None:
     assert validate(data) == [f"the top level must be a mapping of pod settings (got {kind})"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -13,7 +14,7 @@ from pinacle.cli.errors import report_errors
 from pinacle.cli.output import Progress
 from pinacle.deploys.pod import roll_out_pod
 from pinacle.errors import HostError
-from pinacle.plan import Action, DeploySettings, PodPlan, diff_pod, has_changes, lowest_free_port
+from pinacle.plan import Action, DeploySettings, PodPlan, diff_pod, has_changes, lowest_free_port, plan_pod
 from pinacle.resolver import resolve
 from pinacle.spec import pod_json_schema
 
@@ -50,9 +51,7 @@ def _print_plan(session: executor.Session, plan: PodPlan) -> bool:
     help="pyinfra inventory file, @local, or 'lima'. "
     "Default: $PINACLE_INVENTORY, else the Lima VM on macOS and @local on Linux.",
 )
-@click.option(
-    "--dry-run", is_flag=True, help="Show the plan; change nothing. Exit 2 if changes are pending."
-)
+@click.option("--dry-run", is_flag=True, help="Show the plan; change nothing. Exit 2 if changes are pending.")
 @click.option("--schema", is_flag=True, help="Print the pod file JSON Schema and exit.")
 @click.option(
     "--timeout",
@@ -77,9 +76,7 @@ def main(
     if pod_file is None:
         raise click.UsageError("POD_FILE is required (or use --schema)")
     # Everything about the input is checked before the first connection to a host.
-    spec = resolve(pod_file)
-    plan = roll_out = None
-    plan = _plan(spec)
+    plan = plan_pod(resolve(pod_file), DeploySettings.from_env())
     progress = Progress(quiet=as_json)
     target = target or executor.default_target()
     progress.step(f"connecting to {target}")
@@ -89,10 +86,8 @@ def main(
         progress.step(f"rolling out pod {plan.slug}")
         roll_out = session.apply(roll_out_pod, plan=plan)
         for host_name, names in roll_out.changed.items():
-            progress.step(
-                f"{host_name}: {len(names)} change(s)" + (f": {', '.join(names)}" if names else "")
-            )
-        results = []
+            progress.step(f"{host_name}: {len(names)} change(s)" + (f": {', '.join(names)}" if names else ""))
+        results: list[dict[str, Any]] = []
         for host in session.hosts:
             container = executor.observe_pod(host, plan).container
             if container is None or container.host_port is None:
@@ -119,9 +114,5 @@ def main(
             click.echo(f"  {name:<14} {url}")
 
 
-def _plan(spec: object) -> PodPlan:
-    from pinacle.plan import plan_pod
-    from pinacle.spec import PodSpec
-
-    assert isinstance(spec, PodSpec)
-    return plan_pod(spec, DeploySettings.from_env())
+if __name__ == "__main__":
+    main()

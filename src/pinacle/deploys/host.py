@@ -31,9 +31,7 @@ def provision_host() -> None:
     wanted = list(packages.docker_packages)
     if settings.runsc_source == "distro":
         if packages.runsc_package is None:
-            raise HostError(
-                f"{packages.name} hosts have no runsc package: use runsc_source='release'"
-            )
+            raise HostError(f"{packages.name} hosts have no runsc package: use runsc_source='release'")
         wanted.append(packages.runsc_package)
 
     if packages.name == "apt":
@@ -53,11 +51,7 @@ def provision_host() -> None:
             version=settings.runsc_version,
             machine=host.get_fact(Arch),
         )
-    host_ops.docker_daemon_config(
-        name="Register the gVisor runtime in daemon.json", settings=settings, init=init
-    )
+    host_ops.docker_daemon_config(name="Register the gVisor runtime in daemon.json", settings=settings, init=init)
     host_ops.daemons_running(name=f"Start containerd and Docker ({init} init)", init=init)
     host_ops.probe_image(name="Import the runtime probe image", busybox=packages.busybox_static)
-    host_ops.gvisor_runtime_works(
-        name=f"Check a container runs under {settings.runsc_runtime_name}", settings=settings
-    )
+    host_ops.gvisor_runtime_works(name=f"Check a container runs under {settings.runsc_runtime_name}", settings=settings)

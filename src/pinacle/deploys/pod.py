@@ -13,8 +13,6 @@ def roll_out_pod(plan: PodPlan) -> None:
     """Network, workspace volume, gVisor container, router config, services."""
     pod_ops.pod_network(name=f"Network {plan.network}", plan=plan)
     pod_ops.pod_volume(name=f"Volume {plan.volume}", plan=plan)
-    pod_ops.pod_container(
-        name=f"Container {plan.container.name} ({plan.container.runtime})", plan=plan
-    )
+    pod_ops.pod_container(name=f"Container {plan.container.name} ({plan.container.runtime})", plan=plan)
     pod_ops.pod_router(name="Router config", plan=plan)
     pod_ops.pod_services(name="Services", plan=plan)

@@ -115,10 +115,7 @@ class DockerImageId(FactBase[str | None]):
     """The ID of a local image, or None."""
 
     def command(self, image: str) -> str:
-        return (
-            f"docker image inspect --format '{{{{.Id}}}}' {shlex.quote(image)} 2>/dev/null "
-            "|| echo absent"
-        )
+        return f"docker image inspect --format '{{{{.Id}}}}' {shlex.quote(image)} 2>/dev/null || echo absent"
 
     def process(self, output: list[str]) -> str | None:
         value = output[-1].strip() if output else "absent"

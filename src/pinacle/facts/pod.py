@@ -101,9 +101,7 @@ class PodFiles(FactBase[dict[str, str]]):
 
     def command(self, container: str, paths: tuple[str, ...]) -> str:
         script = (
-            "for f in "
-            + " ".join(_shell_path(p) for p in paths)
-            + ('; do [ -f "$f" ] && sha256sum "$f"; done; true')
+            "for f in " + " ".join(_shell_path(p) for p in paths) + ('; do [ -f "$f" ] && sha256sum "$f"; done; true')
         )
         return f"docker exec {shlex.quote(container)} sh -c {shlex.quote(script)} 2>/dev/null; true"
 
@@ -135,10 +133,7 @@ class PodInstalledServices(FactBase[frozenset[str]]):
     """Which catalog services are installed in the pod (each entry's own check decides)."""
 
     def command(self, container: str, checks: Mapping[str, str]) -> str:
-        script = "; ".join(
-            f"if {check}; then echo {shlex.quote(name)}; fi"
-            for name, check in sorted(checks.items())
-        )
+        script = "; ".join(f"if {check}; then echo {shlex.quote(name)}; fi" for name, check in sorted(checks.items()))
         return f"docker exec {shlex.quote(container)} sh -c {shlex.quote(script or 'true')} 2>/dev/null; true"
 
     def process(self, output: list[str]) -> frozenset[str]:

@@ -26,7 +26,8 @@ def wait_until(check: str, what: str, seconds: int, log: str) -> str:
     """Poll ``check`` every 0.2 s; fail naming the log to read when it never passes."""
     tries = seconds * 5
     message = shlex.quote(f"pinacle: {what} did not come up within {seconds}s; see {log}")
+    # Braced so that ``x && wait_until(...)`` guards the whole loop, not just ``i=0``.
     return (
-        f"i=0; until {check} >/dev/null 2>&1; do i=$((i+1)); "
-        f"if [ $i -gt {tries} ]; then echo {message} >&2; exit 1; fi; sleep 0.2; done"
+        f"{{ i=0; until {check} >/dev/null 2>&1; do i=$((i+1)); "
+        f"if [ $i -gt {tries} ]; then echo {message} >&2; exit 1; fi; sleep 0.2; done; }}"
     )

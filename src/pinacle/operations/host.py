@@ -42,17 +42,15 @@ RELOAD_DOCKERD = f'kill -HUP "$(cat {DOCKER_PIDFILE})"'
 # With no init system (containers, CI sandboxes) pinacle itself is the supervisor of last resort:
 # detached from the deploy's session so the daemons outlive it, logs kept under LOG_DIR.
 _START_CONTAINERD = (
-    f"mkdir -p {LOG_DIR} && setsid containerd >>{LOG_DIR}/containerd.log 2>&1 </dev/null & "
-    + wait_until(
-        f"ctr --address {CONTAINERD_SOCKET} version", "containerd", 30, f"{LOG_DIR}/containerd.log"
-    )
+    f"mkdir -p {LOG_DIR} && {{ setsid containerd >>{LOG_DIR}/containerd.log 2>&1 </dev/null & }} && "
+    + wait_until(f"ctr --address {CONTAINERD_SOCKET} version", "containerd", 30, f"{LOG_DIR}/containerd.log")
 )
 _START_DOCKERD = (
-    f"mkdir -p {LOG_DIR} && setsid dockerd --containerd={CONTAINERD_SOCKET} "
-    f">>{LOG_DIR}/dockerd.log 2>&1 </dev/null & "
+    f"mkdir -p {LOG_DIR} && {{ setsid dockerd --containerd={CONTAINERD_SOCKET} "
+    f">>{LOG_DIR}/dockerd.log 2>&1 </dev/null & }} && "
     + wait_until("docker info", "dockerd", 60, f"{LOG_DIR}/dockerd.log")
 )
-_STOP_DOCKERD = f'kill "$(cat {DOCKER_PIDFILE})"; ' + wait_until(
+_STOP_DOCKERD = f'kill "$(cat {DOCKER_PIDFILE})" && ' + wait_until(
     "! pidof dockerd", "dockerd shutdown", 60, f"{LOG_DIR}/dockerd.log"
 )
 

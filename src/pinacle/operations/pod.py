@@ -25,6 +25,7 @@ from pinacle.plan import (
     LABEL_POD,
     LABEL_PORT,
     LABEL_SPEC_HASH,
+    POD_METADATA_PATH,
     PORT_LOCK,
     ROUTER_CONFIG_PATH,
     SUPERVISOR_DIR,
@@ -102,9 +103,7 @@ def allocate_and_run(container: ContainerSpec, spec_hash: str, port_range: tuple
     ]
     full = fail(f"no free host port in {low}-{high}; delete pods or widen PINACLE_PORT_RANGE")
     return (
-        "( flock -w 120 9 || { "
-        + fail("timed out waiting for the port lock " + PORT_LOCK)
-        + "; }; "
+        "( flock -w 120 9 || { " + fail("timed out waiting for the port lock " + PORT_LOCK) + "; }; "
         f"port={fixed}; "
         f'[ -n "$port" ] || port=$(docker ps -a --filter label={own} '
         f"--format '{{{{.Label \"{LABEL_PORT}\"}}}}' | grep -E '^[0-9]+$' | head -n 1); "
@@ -146,9 +145,7 @@ def pod_container(plan: PodPlan) -> Generator[str, None, None]:
             "docker/build-base-image.sh (or set image: in the pod file)"
         )
         return
-    observed = ObservedPod(
-        container=host.get_fact(PodContainer, container=plan.container.name), image_id=image_id
-    )
+    observed = ObservedPod(container=host.get_fact(PodContainer, container=plan.container.name), image_id=image_id)
     if plan.container.host_port is not None:
         owner = host.get_fact(TakenPorts).get(plan.container.host_port)
         if owner is not None and owner != plan.slug:
@@ -157,9 +154,7 @@ def pod_container(plan: PodPlan) -> Generator[str, None, None]:
             return
     change = container_change(plan, observed)
     if change.action is Action.NOOP:
-        host.noop(
-            f"container {plan.container.name} is running with spec {observed.container and observed.container.spec_hash}"
-        )
+        host.noop(f"container {plan.container.name} is running and up to date")
         return
     if change.action is Action.START:
         name = shlex.quote(plan.container.name)
@@ -180,13 +175,18 @@ def pod_router(plan: PodPlan) -> Generator[str, None, None]:
 
     + plan: the pod's plan
     """
-    current = host.get_fact(PodFiles, container=plan.container.name, paths=(ROUTER_CONFIG_PATH,))
-    if current.get(ROUTER_CONFIG_PATH) == plan.router_sha:
+    current = host.get_fact(PodFiles, container=plan.container.name, paths=(ROUTER_CONFIG_PATH, POD_METADATA_PATH))
+    wanted = {ROUTER_CONFIG_PATH: plan.router_sha, POD_METADATA_PATH: sha256(plan.metadata)}
+    if all(current.get(path) == sha for path, sha in wanted.items()):
         host.noop("router config is up to date")
         return
     # nginx -t refuses a broken config before reload, so the running router keeps serving.
-    script = (
-        write_file_command(ROUTER_CONFIG_PATH, plan.router_config) + " && pinacle-reload router"
+    script = " && ".join(
+        [
+            write_file_command(ROUTER_CONFIG_PATH, plan.router_config),
+            "pinacle-reload router >/dev/null",
+            write_file_command(POD_METADATA_PATH, plan.metadata),
+        ]
     )
     yield _in_pod(plan.container.name, script)
 
@@ -211,11 +211,7 @@ def pod_services(plan: PodPlan) -> Generator[str, None, None]:
 
     present = host.get_fact(PodFiles, container=name, paths=(f"{SUPERVISOR_DIR}/*.conf",))
     wanted = {p.conf_path: p.supervisor_conf() for p in plan.programs}
-    writes = [
-        write_file_command(path, text)
-        for path, text in wanted.items()
-        if present.get(path) != sha256(text)
-    ]
+    writes = [write_file_command(path, text) for path, text in wanted.items() if present.get(path) != sha256(text)]
     stale = sorted(set(present) - set(wanted))
     if not writes and not stale:
         host.noop("services are installed and supervised")

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# One command from a fresh Debian/Ubuntu machine (as root) to a running example pod.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/bootstrap.sh
+scripts/provision-local.sh
+.venv/bin/pinacle-deploy -i @local pods/example.yaml

@@ -1,0 +1,342 @@
+"""The pod base image: docker/build-base-image.sh, its cache, and the image running under gVisor.
+
+Needs a Docker engine with the gVisor runtime registered (name from PINACLE_RUNTIME, default runsc).
+The first run builds the image (about a minute, offline via debootstrap); later runs hit the cache.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+REPO = Path(__file__).resolve().parents[2]
+DOCKER_DIR = REPO / "docker"
+SCRIPT = DOCKER_DIR / "build-base-image.sh"
+WEBTERM = DOCKER_DIR / "rootfs" / "usr" / "local" / "bin" / "pinacle-webterm"
+IMAGE = os.environ.get("PINACLE_BASE_IMAGE", "pinacle/base")
+RUNTIME = os.environ.get("PINACLE_RUNTIME", "runsc")
+LABEL = "pinacle.base.inputs"
+
+WEBTERM_PROGRAM = """\
+[program:webterm]
+command=pinacle-webterm --host 0.0.0.0 --port 7681
+autorestart=true
+startsecs=1
+stopasgroup=true
+killasgroup=true
+"""
+
+# What the router component writes: complete http-context directives, WebSocket-aware.
+ROUTER_CONF = """\
+map $http_upgrade $connection_upgrade {
+    default upgrade;
+    ''      close;
+}
+server {
+    listen 80 default_server;
+    location / {
+        proxy_pass http://127.0.0.1:7681;
+        proxy_http_version 1.1;
+        proxy_set_header Host $host;
+        proxy_set_header Upgrade $http_upgrade;
+        proxy_set_header Connection $connection_upgrade;
+        proxy_buffering off;
+        proxy_read_timeout 1h;
+    }
+}
+"""
+
+
+def docker(*args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout, check=False)
+    if check and result.returncode != 0:
+        raise AssertionError(f"docker {' '.join(args)} failed ({result.returncode}):\n{result.stdout}{result.stderr}")
+    return result
+
+
+def run_script(*args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(SCRIPT), *args], capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def wait_for(what: str, probe: Callable[[], bool], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if probe():
+            return
+        time.sleep(0.25)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def http_get(url: str, timeout: float = 5) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+def http_ok(url: str) -> bool:
+    try:
+        return http_get(url, timeout=2)[0] == 200
+    except OSError:
+        return False
+
+
+def terminal_roundtrip(url: str, line: str, expect: str, timeout: float = 30) -> str:
+    """Open the web terminal's WebSocket, type `line`, return the output once `expect` shows."""
+    from websockets.sync.client import connect
+
+    output = b""
+    with connect(url, open_timeout=10, close_timeout=2) as ws:
+        ws.send(json.dumps({"resize": [120, 40]}))
+        ws.send(line.encode())
+        deadline = time.monotonic() + timeout
+        while expect.encode() not in output:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(f"{expect!r} never arrived; terminal output:\n{output!r}")
+            message = ws.recv(timeout=remaining)
+            output += message if isinstance(message, bytes) else message.encode()
+    return output.decode(errors="replace")
+
+
+def published(container: str, port: int) -> str:
+    """host:port that Docker published container `port` on (IPv4 loopback)."""
+    lines = docker("port", container, f"{port}/tcp").stdout.split()
+    return next(a for a in lines if a.startswith("127.0.0.1:"))
+
+
+# --- fixtures -----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def docker_with_gvisor() -> None:
+    if shutil.which("docker") is None:
+        pytest.skip("docker CLI not installed")
+    info = subprocess.run(
+        ["docker", "info", "--format", "{{json .Runtimes}}"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    if info.returncode != 0:
+        pytest.skip(f"Docker engine not reachable: {info.stderr.strip()}")
+    if RUNTIME not in json.loads(info.stdout or "{}"):
+        pytest.fail(f"Docker has no runtime {RUNTIME!r} registered (pods never fall back to runc)")
+
+
+@pytest.fixture(scope="session")
+def base_image(docker_with_gvisor: None) -> dict[str, str]:
+    """Builds (or finds cached) pinacle/base; returns its hash, tag, image id and build output."""
+    started = time.monotonic()
+    build = run_script()
+    elapsed = time.monotonic() - started
+    assert build.returncode == 0, f"build failed:\n{build.stdout}\n{build.stderr}"
+    sys.stderr.write(f"\nbase image build: {elapsed:.1f}s\n{build.stdout}")
+    inputs = run_script("--print-hash")
+    assert inputs.returncode == 0, inputs.stderr
+    inputs_hash = inputs.stdout.strip()
+    tag = f"{IMAGE}:{inputs_hash[:12]}"
+    image_id = docker("image", "inspect", "--format", "{{.Id}}", tag).stdout.strip()
+    return {"hash": inputs_hash, "tag": tag, "id": image_id, "output": build.stdout}
+
+
+@pytest.fixture(scope="module")
+def pod(base_image: dict[str, str]) -> Iterator[str]:
+    """A container of the base image under gVisor, with ports 80 and 7681 published on loopback."""
+    name = f"pinacle-test-{uuid.uuid4().hex[:10]}"
+    docker(
+        "run", "-d", "--name", name, "--runtime", RUNTIME,
+        "--label", "pinacle.test=base-image",
+        "-p", "127.0.0.1::80", "-p", "127.0.0.1::7681",
+        base_image["tag"],
+    )  # fmt: skip
+    try:
+
+        def nginx_running() -> bool:
+            status = docker("exec", name, "supervisorctl", "status", "nginx", check=False)
+            return "RUNNING" in status.stdout
+
+        wait_for("nginx under supervisord", nginx_running, timeout=60)
+        yield name
+    finally:
+        docker("rm", "-f", "-v", name, check=False)
+
+
+@pytest.fixture(scope="module")
+def pod_webterm(pod: str) -> str:
+    """pinacle-webterm running in the pod as a supervisor program (through the include dir)."""
+    docker(
+        "exec", pod, "sh", "-c",
+        f"cat > /etc/pinacle/supervisor/webterm.conf <<'EOF'\n{WEBTERM_PROGRAM}EOF\n"
+        "pinacle-reload services",
+    )  # fmt: skip
+    address = published(pod, 7681)
+    wait_for("pinacle-webterm /healthz", lambda: http_ok(f"http://{address}/healthz"))
+    return address
+
+
+# --- the build script and its cache --------------------------------------------------------------
+
+
+def test_image_carries_inputs_label(base_image: dict[str, str]) -> None:
+    config = json.loads(docker("image", "inspect", "--format", "{{json .Config}}", base_image["tag"]).stdout)
+    assert config["Labels"][LABEL] == base_image["hash"]
+    assert config["Labels"]["pinacle.base.flavor"] in ("debian-bookworm", "alpine-3.21")
+    assert config["Cmd"] == [
+        "tini",
+        "--",
+        "supervisord",
+        "-n",
+        "-c",
+        "/etc/supervisor/supervisord.conf",
+    ]
+    assert config["WorkingDir"] == "/workspace"
+    assert "80/tcp" in config["ExposedPorts"]
+    latest = docker("image", "inspect", "--format", "{{.Id}}", f"{IMAGE}:latest").stdout.strip()
+    assert latest == base_image["id"]
+    no_temp = docker("image", "ls", "-q", f"{IMAGE}-build").stdout.strip()
+    assert no_temp == "", "a temporary build tag was left behind"
+
+
+def test_second_run_is_a_cache_hit(base_image: dict[str, str]) -> None:
+    started = time.monotonic()
+    again = run_script(timeout=60)
+    elapsed = time.monotonic() - started
+    assert again.returncode == 0, again.stderr
+    assert f"base image up to date: {IMAGE}:{base_image['hash'][:12]}" in again.stdout
+    assert "building" not in again.stdout
+    assert elapsed < 3, f"cache hit took {elapsed:.2f}s"
+    image_id = docker("image", "inspect", "--format", "{{.Id}}", base_image["tag"]).stdout.strip()
+    assert image_id == base_image["id"], "the cached image was rebuilt"
+
+
+def test_inputs_hash_covers_rootfs_files(tmp_path: Path, base_image: dict[str, str]) -> None:
+    copy = tmp_path / "docker"
+    shutil.copytree(DOCKER_DIR, copy, symlinks=True)
+    script = copy / "build-base-image.sh"
+
+    def inputs_hash() -> str:
+        result = subprocess.run([str(script), "--print-hash"], capture_output=True, text=True, timeout=30, check=True)
+        return result.stdout.strip()
+
+    assert inputs_hash() == base_image["hash"], "hash depends on where the checkout lives"
+    (copy / "rootfs" / "etc" / "pinacle" / "router" / "pod.conf").write_text("# changed\n")
+    changed = inputs_hash()
+    assert changed != base_image["hash"]
+    (copy / "rootfs" / "etc" / "pinacle" / "extra.conf").write_text("x\n")
+    assert inputs_hash() not in (changed, base_image["hash"])
+
+
+# --- the image under gVisor ----------------------------------------------------------------------
+
+
+def test_container_runs_under_gvisor(pod: str) -> None:
+    runtime = docker("inspect", "--format", "{{.HostConfig.Runtime}}", pod).stdout.strip()
+    assert runtime == RUNTIME
+    dmesg = docker("exec", pod, "dmesg").stdout
+    assert "gVisor" in dmesg
+    pid1 = docker("exec", pod, "cat", "/proc/1/cmdline").stdout.split("\0")
+    assert pid1[:2] == ["tini", "--"] and "supervisord" in pid1
+
+
+def test_supervisord_runs_nginx_and_logs(pod: str) -> None:
+    status = docker("exec", pod, "supervisorctl", "status").stdout
+    assert "nginx" in status and "RUNNING" in status
+    for log in ("supervisord.log", "nginx-error.log"):
+        docker("exec", pod, "test", "-f", f"/var/log/pinacle/{log}")
+    for directory in ("/etc/pinacle/supervisor", "/etc/pinacle/router", "/workspace"):
+        docker("exec", pod, "test", "-d", directory)
+
+
+def test_placeholder_router_answers_503(pod: str) -> None:
+    inside = docker(
+        "exec", pod, "curl", "-s", "-w", "\n%{http_code}", "http://127.0.0.1/"
+    ).stdout.splitlines()  # fmt: skip
+    assert inside[-1] == "503"
+    assert "router not configured yet" in inside[0]
+    status, body = http_get(f"http://{published(pod, 80)}/some/path")
+    assert status == 503 and "router not configured yet" in body
+
+
+def test_webterm_serves_page_and_terminal(pod_webterm: str) -> None:
+    status, page = http_get(f"http://{pod_webterm}/")
+    assert status == 200
+    assert "<title>pinacle web terminal</title>" in page
+    assert "<script src" not in page  # self-contained
+    assert http_get(f"http://{pod_webterm}/healthz") == (200, "ok\n")
+    output = terminal_roundtrip(f"ws://{pod_webterm}/ws", "echo pinacle-$((6*7))\n", "pinacle-42")
+    assert "pinacle-42" in output
+
+
+def test_router_reload_proxies_http_and_websocket(pod: str, pod_webterm: str) -> None:
+    docker(
+        "exec", pod, "sh", "-c",
+        f"cat > /etc/pinacle/router/pod.conf <<'EOF'\n{ROUTER_CONF}EOF\npinacle-reload router",
+    )  # fmt: skip
+    router = published(pod, 80)
+    wait_for("router reload", lambda: http_ok(f"http://{router}/healthz"), timeout=15)
+    status, page = http_get(f"http://{router}/")
+    assert status == 200 and "pinacle web terminal" in page
+    output = terminal_roundtrip(f"ws://{router}/ws", "echo routed-$((6*7))\n", "routed-42")
+    assert "routed-42" in output
+
+
+def test_invalid_router_config_is_refused(pod: str) -> None:
+    broken = docker(
+        "exec", pod, "sh", "-c",
+        "echo 'this is not nginx;' > /etc/pinacle/router/zz-broken.conf; pinacle-reload router",
+        check=False,
+    )  # fmt: skip
+    docker("exec", pod, "rm", "-f", "/etc/pinacle/router/zz-broken.conf")
+    assert broken.returncode != 0
+    status = docker("exec", pod, "supervisorctl", "status", "nginx").stdout
+    assert "RUNNING" in status
+
+
+# --- pinacle-webterm with the host's (newer) websockets ----------------------------------------
+
+
+@pytest.fixture
+def host_webterm() -> Iterator[str]:
+    pytest.importorskip("websockets")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen(
+        [sys.executable, str(WEBTERM), "--port", str(port), "--command", "sh"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        address = f"127.0.0.1:{port}"
+        wait_for("host webterm", lambda: http_ok(f"http://{address}/healthz"), timeout=15)
+        yield address
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_webterm_with_host_websockets(host_webterm: str) -> None:
+    import websockets
+
+    version: Any = getattr(websockets, "__version__", "?")
+    output = terminal_roundtrip(f"ws://{host_webterm}/ws", "stty size; echo host-$((6*7))\n", "host-42")
+    assert "40 120" in output, f"resize not applied (websockets {version}): {output!r}"
+    assert http_get(f"http://{host_webterm}/nope")[0] == 404

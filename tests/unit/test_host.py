@@ -1,0 +1,244 @@
+"""pinacle.host: host settings, runsc release naming and daemon.json merging, as plain asserts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from pinacle.errors import HostError
+from pinacle.host import (
+    DEFAULT_RUNSC_VERSION,
+    DISTRO_RUNSC_PATH,
+    RELEASE_RUNSC_PATH,
+    AddressPool,
+    HostSettings,
+    desired_daemon_config,
+    host_settings,
+    parse_daemon_json,
+    release_url,
+    release_version_string,
+    reload_suffices,
+    runtime_failure_hint,
+)
+
+DEFAULTS = HostSettings()
+RELEASES = "https://storage.googleapis.com/gvisor/releases/release"
+
+
+# --- host_settings ------------------------------------------------------------------------------
+
+
+def test_empty_host_data_gives_the_production_defaults() -> None:
+    settings = host_settings({})
+    assert settings.runsc_source == "release"
+    assert settings.runsc_version == DEFAULT_RUNSC_VERSION
+    assert settings.runsc_runtime_name == "runsc"
+    assert settings.runsc_runtime_args == ()
+    assert settings.docker_address_pools == (AddressPool(base="10.200.0.0/14", size=24),)
+    assert settings.docker_live_restore is True
+
+
+def test_release_source_runs_the_binary_it_installs() -> None:
+    assert host_settings({}).runsc_path == RELEASE_RUNSC_PATH
+
+
+def test_distro_source_runs_the_packaged_binary() -> None:
+    assert host_settings({"runsc_source": "distro"}).runsc_path == DISTRO_RUNSC_PATH
+
+
+def test_unrelated_and_none_host_data_is_ignored() -> None:
+    settings = host_settings({"ssh_user": "root", "runsc_version": None})
+    assert settings.runsc_version == DEFAULT_RUNSC_VERSION
+
+
+def test_host_data_lists_become_settings() -> None:
+    settings = host_settings(
+        {
+            "runsc_runtime_args": ["--network=host"],
+            "docker_address_pools": [{"base": "10.50.0.0/16", "size": 24}],
+        }
+    )
+    assert settings.runsc_runtime_args == ("--network=host",)
+    assert settings.docker_address_pools == (AddressPool(base="10.50.0.0/16", size=24),)
+
+
+def test_unknown_runsc_source_is_refused_by_name() -> None:
+    with pytest.raises(HostError, match="runsc_source"):
+        host_settings({"runsc_source": "latest"})
+
+
+@pytest.mark.parametrize("arg", ["network=host", "--network host", "-d"])
+def test_runtime_args_that_are_not_long_flags_are_refused(arg: str) -> None:
+    with pytest.raises(HostError, match=r"runsc_runtime_args.*runsc flags"):
+        host_settings({"runsc_runtime_args": [arg]})
+
+
+@pytest.mark.parametrize("version", ["latest", "2025-07-15", "20250715.x", "1.0"])
+def test_runsc_versions_that_are_not_dated_releases_are_refused(version: str) -> None:
+    with pytest.raises(HostError, match="runsc_version"):
+        host_settings({"runsc_version": version})
+
+
+def test_invalid_host_data_error_names_every_bad_key() -> None:
+    with pytest.raises(HostError) as caught:
+        host_settings({"runsc_source": "x", "runsc_version": "y"})
+    assert "runsc_source" in str(caught.value)
+    assert "runsc_version" in str(caught.value)
+
+
+# --- release naming ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("machine", "arch"),
+    [("x86_64", "x86_64"), ("amd64", "x86_64"), ("aarch64", "aarch64"), ("arm64", "aarch64")],
+)
+def test_release_url_uses_gvisors_directory_name_for_the_arch(machine: str, arch: str) -> None:
+    assert release_url("20250715.0", machine) == f"{RELEASES}/20250715.0/{arch}"
+
+
+def test_release_url_for_an_unpublished_arch_says_which_are() -> None:
+    with pytest.raises(HostError, match=r"x86_64 and aarch64 only.*'riscv64'"):
+        release_url("20250715.0", "riscv64")
+
+
+def test_release_version_string_keeps_a_point_release() -> None:
+    assert release_version_string("20250715.1") == "release-20250715.1"
+
+
+def test_release_version_string_adds_point_zero_to_a_bare_date() -> None:
+    assert release_version_string("20250715") == "release-20250715.0"
+
+
+# --- desired_daemon_config -----------------------------------------------------------------------
+
+
+def test_operator_keys_survive_the_merge() -> None:
+    current = {"log-driver": "journald", "registry-mirrors": ["https://mirror.example"]}
+    merged = desired_daemon_config(current, DEFAULTS)
+    assert merged["log-driver"] == "journald"
+    assert merged["registry-mirrors"] == ["https://mirror.example"]
+
+
+def test_merge_does_not_mutate_the_current_config() -> None:
+    current: dict[str, Any] = {"runtimes": {"kata": {"path": "/usr/bin/kata"}}}
+    desired_daemon_config(current, DEFAULTS)
+    assert current == {"runtimes": {"kata": {"path": "/usr/bin/kata"}}}
+
+
+def test_runtime_is_registered_without_runtime_args_by_default() -> None:
+    merged = desired_daemon_config({}, DEFAULTS)
+    assert merged["runtimes"] == {"runsc": {"path": RELEASE_RUNSC_PATH}}
+
+
+def test_runtime_args_are_registered_as_runtime_args() -> None:
+    settings = HostSettings(runsc_runtime_args=("--network=host", "--debug"))
+    merged = desired_daemon_config({}, settings)
+    assert merged["runtimes"]["runsc"] == {
+        "path": RELEASE_RUNSC_PATH,
+        "runtimeArgs": ["--network=host", "--debug"],
+    }
+
+
+def test_runtime_is_registered_under_the_configured_name() -> None:
+    settings = HostSettings(runsc_runtime_name="gvisor", runsc_source="distro")
+    merged = desired_daemon_config({}, settings)
+    assert merged["runtimes"] == {"gvisor": {"path": DISTRO_RUNSC_PATH}}
+
+
+def test_other_runtimes_are_kept() -> None:
+    current = {"runtimes": {"kata": {"path": "/usr/bin/kata-runtime"}}}
+    merged = desired_daemon_config(current, DEFAULTS)
+    assert merged["runtimes"]["kata"] == {"path": "/usr/bin/kata-runtime"}
+    assert "runsc" in merged["runtimes"]
+
+
+def test_a_stale_runsc_entry_is_replaced() -> None:
+    current = {"runtimes": {"runsc": {"path": "/old/runsc", "runtimeArgs": ["--debug"]}}}
+    merged = desired_daemon_config(current, DEFAULTS)
+    assert merged["runtimes"]["runsc"] == {"path": RELEASE_RUNSC_PATH}
+
+
+def test_live_restore_defaults_on() -> None:
+    assert desired_daemon_config({}, DEFAULTS)["live-restore"] is True
+
+
+def test_live_restore_set_by_the_operator_wins() -> None:
+    assert desired_daemon_config({"live-restore": False}, DEFAULTS)["live-restore"] is False
+
+
+def test_address_pools_are_set_from_settings() -> None:
+    current = {"default-address-pools": [{"base": "172.80.0.0/16", "size": 24}]}
+    merged = desired_daemon_config(current, DEFAULTS)
+    assert merged["default-address-pools"] == [{"base": "10.200.0.0/14", "size": 24}]
+
+
+def test_merging_twice_changes_nothing() -> None:
+    once = desired_daemon_config({"debug": True}, DEFAULTS)
+    assert desired_daemon_config(once, DEFAULTS) == once
+
+
+# --- parse_daemon_json ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", [None, "", "  \n"])
+def test_absent_or_empty_daemon_json_is_an_empty_config(text: str | None) -> None:
+    assert parse_daemon_json(text) == {}
+
+
+def test_daemon_json_object_is_parsed() -> None:
+    assert parse_daemon_json('{"debug": true}\n') == {"debug": True}
+
+
+def test_invalid_daemon_json_says_to_fix_or_remove_it() -> None:
+    with pytest.raises(HostError, match=r"daemon.json is not valid JSON.*fix or remove it"):
+        parse_daemon_json("{debug: true")
+
+
+@pytest.mark.parametrize("text", ["[]", '"runsc"', "3"])
+def test_daemon_json_that_is_not_an_object_is_refused(text: str) -> None:
+    with pytest.raises(HostError, match="must hold a JSON object"):
+        parse_daemon_json(text)
+
+
+# --- reload_suffices -----------------------------------------------------------------------------
+
+
+def test_runtime_changes_apply_with_a_reload() -> None:
+    old = {"live-restore": True}
+    assert reload_suffices(old, {**old, "runtimes": {"runsc": {"path": RELEASE_RUNSC_PATH}}})
+
+
+def test_identical_configs_need_no_restart() -> None:
+    assert reload_suffices({"debug": True}, {"debug": True})
+
+
+def test_address_pool_changes_need_a_restart() -> None:
+    old = {"runtimes": {}}
+    assert not reload_suffices(old, desired_daemon_config(old, DEFAULTS))
+
+
+def test_a_removed_non_reloadable_key_needs_a_restart() -> None:
+    assert not reload_suffices({"data-root": "/srv/docker"}, {})
+
+
+# --- runtime_failure_hint ------------------------------------------------------------------------
+
+
+def test_old_runsc_network_error_points_at_the_release_or_host_network() -> None:
+    output = "runsc: cannot run with network enabled in root network namespace"
+    hint = runtime_failure_hint(output, DEFAULTS)
+    assert "runsc_source='release'" in hint
+    assert "--network=host" in hint
+
+
+def test_unknown_runtime_error_names_the_runtime_and_the_reload() -> None:
+    output = "docker: Error response from daemon: unknown or invalid runtime name: gvisor."
+    hint = runtime_failure_hint(output, HostSettings(runsc_runtime_name="gvisor"))
+    assert "'gvisor'" in hint
+    assert "kill -HUP" in hint
+
+
+def test_unrecognised_failure_points_at_the_logs() -> None:
+    assert "/var/log/pinacle" in runtime_failure_hint("segfault", DEFAULTS)
