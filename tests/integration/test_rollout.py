@@ -231,3 +231,12 @@ def test_concurrent_deploys_never_share_a_port(pod_file: PodFactory) -> None:
         assert process.returncode == 0, err
         ports.append(json.loads(out)["pods"][0]["host_port"])
     assert len(set(ports)) == 3
+
+
+def test_longest_allowed_slug_deploys(pod_file: PodFactory) -> None:
+    # 42 characters: the longest host name the router must map is 72 characters long.
+    path, data = pod_file("l" * 33)
+    result = deploy_json(path)
+    assert len(str(data["slug"])) == 42
+    status, _ = get(result["pods"][0]["host_port"], host_name(3000, data["slug"]))
+    assert status == 200

@@ -1,0 +1,58 @@
+"""``pinacle doctor``: what is wrong with a target, and how to fix it."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from pinacle import executor, manage
+from pinacle.cli.common import echo_json, json_option, resolve_target, target_option
+from pinacle.cli.errors import report_errors
+from pinacle.errors import TargetError
+
+_MARKS = {"ok": "ok  ", "warn": "WARN", "fail": "FAIL"}
+
+
+@click.command()
+@target_option
+@json_option
+@click.option("--image", default="pinacle/base:latest", show_default=True, help="Base image pods run.")
+@click.option("--runtime", default="runsc", show_default=True, help="gVisor runtime name.")
+@report_errors
+def doctor(target: str | None, as_json: bool, image: str, runtime: str) -> None:
+    """Check Docker, the gVisor runtime, address pools, ports, the base image and every pod.
+
+    Exits 1 when any check fails. JSON: ``{"ok": bool, "hosts": [{"host", "checks":
+    [{"name", "status": "ok"|"warn"|"fail", "message", "fix"}]}]}``.
+    """
+    resolved = resolve_target(target)
+    try:
+        with executor.session(resolved) as session:
+            report = manage.doctor(session, image=image, runtime=runtime)
+    except TargetError as exc:
+        report = [
+            {
+                "host": resolved,
+                "checks": [
+                    {
+                        "name": "connect",
+                        "status": "fail",
+                        "message": str(exc),
+                        "fix": "check the inventory and that the host is reachable",
+                    }
+                ],
+            }
+        ]
+    ok = all(c["status"] != "fail" for h in report for c in h["checks"])
+    if as_json:
+        echo_json({"ok": ok, "hosts": report})
+    else:
+        for entry in report:
+            click.echo(f"{entry['host']}:")
+            for check in entry["checks"]:
+                click.echo(f"  [{_MARKS[check['status']]}] {check['name']}: {check['message']}")
+                if check["fix"] and check["status"] != "ok":
+                    click.echo(f"         fix: {check['fix']}")
+        click.echo("all checks passed" if ok else "some checks failed")
+    sys.exit(0 if ok else 1)

@@ -1,0 +1,191 @@
+"""``pinacle list|status|stop|start|delete|logs|exec``: one pod at a time, or all of them."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from pinacle import executor, manage
+from pinacle.cli.common import (
+    echo_json,
+    echo_urls,
+    json_option,
+    resolve_target,
+    target_option,
+    timeout_option,
+)
+from pinacle.cli.errors import report_errors
+from pinacle.cli.output import Progress
+from pinacle.lifecycle import human_age, parse_routes
+from pinacle.plan import LABEL_ROUTES, container_name
+
+
+def _health(record: dict[str, Any]) -> str:
+    parts = []
+    for service in record["services"]:
+        mark = {True: "ok", False: "DOWN", None: "-"}[service["healthy"]]
+        parts.append(f"{service['name']}:{mark}")
+    return ",".join(parts)
+
+
+@click.command("list")
+@target_option
+@json_option
+@report_errors
+def list_command(target: str | None, as_json: bool) -> None:
+    """Every pod on the target: state, port, services and their health, image, age.
+
+    JSON: ``{"pods": [POD, ...]}``, POD as in ``pinacle status --json``.
+    """
+    with executor.session(resolve_target(target)) as session:
+        records = manage.list_pods(session)
+    if as_json:
+        echo_json({"pods": records})
+        return
+    if not records:
+        click.echo("no pods")
+        return
+    header = f"{'SLUG':<20} {'STATE':<12} {'PORT':<6} {'SERVICES':<36} {'IMAGE':<24} {'RUNTIME':<8} AGE"
+    click.echo(header)
+    for r in records:
+        click.echo(
+            f"{r['slug']:<20} {r['state']:<12} {r['host_port'] or '-'!s:<6} {_health(r):<36} "
+            f"{r['image']:<24} {r['runtime']:<8} {human_age(r['age_seconds'])}"
+        )
+
+
+@click.command()
+@click.argument("slug")
+@target_option
+@json_option
+@report_errors
+def status(slug: str, target: str | None, as_json: bool) -> None:
+    """One pod in detail: state, exit code, restarts, each service's health and URL.
+
+    JSON: ``{"pods": [POD]}`` with POD = {"host", "slug", "name", "state", "status",
+    "exit_code", "restart_count", "host_port", "image", "runtime", "created", "age_seconds",
+    "healthy", "services": [{"name", "port", "http_status", "healthy", "url"}]}.
+    """
+    with executor.session(resolve_target(target)) as session:
+        records = manage.pod_status(session, slug)
+    if as_json:
+        echo_json({"pods": records})
+        return
+    for r in records:
+        click.echo(f"pod {r['slug']} ({r['name']}) on {r['host']}")
+        click.echo(
+            f"  state      {r['state']} (docker: {r['status']}, exit code {r['exit_code']}, "
+            f"restarts {r['restart_count']})"
+        )
+        click.echo(f"  host port  {r['host_port']}")
+        click.echo(f"  image      {r['image']} under {r['runtime']}")
+        click.echo(f"  age        {human_age(r['age_seconds'])} (created {r['created']})")
+        for s in r["services"]:
+            health = {True: "healthy", False: "UNHEALTHY", None: "not checked"}[s["healthy"]]
+            code = f" (HTTP {s['http_status']:03d})" if s["http_status"] is not None else ""
+            click.echo(f"  {s['name']:<14} port {s['port']:<6} {health}{code}  {s['url']}")
+    if any(r["healthy"] is False for r in records):
+        sys.exit(1)
+
+
+@click.command()
+@click.argument("slug")
+@target_option
+@report_errors
+def stop(slug: str, target: str | None) -> None:
+    """Stop a pod; its port, network, volume and config are kept (start brings it back)."""
+    with executor.session(resolve_target(target)) as session:
+        changes = manage.stop(session, slug)
+    click.echo(f"pod {slug} stopped" if changes else f"pod {slug} was already stopped")
+
+
+@click.command()
+@click.argument("slug")
+@target_option
+@timeout_option
+@json_option
+@report_errors
+def start(slug: str, target: str | None, timeout: float, as_json: bool) -> None:
+    """Start a stopped pod on the same port; wait until its services are healthy."""
+    progress = Progress(quiet=as_json)
+    with executor.session(resolve_target(target)) as session:
+        progress.step(f"starting pod {slug}")
+        records = manage.start(session, slug, timeout, progress.step)
+    if as_json:
+        echo_json({"pods": records})
+    else:
+        echo_urls(records)
+
+
+@click.command()
+@click.argument("slug")
+@click.option("--purge", is_flag=True, help="Also remove the workspace volume (its data is lost).")
+@target_option
+@report_errors
+def delete(slug: str, purge: bool, target: str | None) -> None:
+    """Remove a pod's container and network, freeing its port; the workspace is kept unless
+    --purge. Deleting a pod that does not exist is not an error."""
+    with executor.session(resolve_target(target)) as session:
+        existed = manage.delete(session, slug, purge)
+    if not existed:
+        click.echo(f"pod {slug} does not exist; nothing to delete")
+    elif purge:
+        click.echo(f"pod {slug} deleted, workspace volume included")
+    else:
+        click.echo(
+            f"pod {slug} deleted; workspace volume pinacle-{slug}-workspace kept "
+            f"(`pinacle delete {slug} --purge` removes it)"
+        )
+
+
+def _one_pod(session: executor.Session, slug: str) -> tuple[Any, Any]:
+    found = manage.pods(session, slug)
+    if not found:
+        raise manage.PodNotFound(f"no pod {slug} on {session.target}; see `pinacle list`")
+    return found[0]
+
+
+@click.command()
+@click.argument("slug")
+@click.argument("service", required=False)
+@click.option("-f", "--follow", is_flag=True, help="Keep printing new lines.")
+@click.option("-n", "--lines", default=200, show_default=True, help="Lines of history.")
+@target_option
+@report_errors
+def logs(slug: str, service: str | None, follow: bool, lines: int, target: str | None) -> None:
+    """The pod container's log, or SERVICE's log (/var/log/pinacle/SERVICE.log in the pod)."""
+    with executor.session(resolve_target(target)) as session:
+        host, record = _one_pod(session, slug)
+        name = container_name(slug)
+        if service is None:
+            argv = ["docker", "logs", "--tail", str(lines), *(["--follow"] if follow else []), name]
+        else:
+            known = [n for n, _ in parse_routes(record.labels.get(LABEL_ROUTES, ""))]
+            if service not in known and service != "nginx":
+                raise click.BadParameter(f"pod {slug} has services {', '.join(known)}", param_hint="SERVICE")
+            tail = ["tail", "-n", str(lines), *(["-F"] if follow else [])]
+            argv = ["docker", "exec", name, *tail, f"/var/log/pinacle/{service}.log"]
+        code = executor.stream(host, argv)
+    sys.exit(code)
+
+
+@click.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@click.argument("slug")
+@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
+@target_option
+@report_errors
+def exec_command(slug: str, command: tuple[str, ...], target: str | None) -> None:
+    """Run COMMAND in the pod (``pinacle exec SLUG -- CMD ARGS...``); -it on a terminal."""
+    interactive = sys.stdin.isatty()
+    if command and command[0] == "--":
+        command = command[1:]
+    if not command:
+        raise click.UsageError("no command given: pinacle exec SLUG -- CMD ARGS...")
+    with executor.session(resolve_target(target)) as session:
+        host, _record = _one_pod(session, slug)
+        flags = ["-it"] if interactive else []
+        argv = ["docker", "exec", *flags, container_name(slug), *command]
+        code = executor.stream(host, argv, interactive=interactive)
+    sys.exit(code)

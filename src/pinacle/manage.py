@@ -1,0 +1,386 @@
+"""Library behind the ``pinacle`` day-2 commands; each function works on a connected Session.
+
+Reads go through facts (``pinacle.facts.lifecycle``), changes through ``@deploy`` functions
+(``pinacle.deploys.lifecycle``); the CLI only formats what these return.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from pinacle import executor
+from pinacle.deploys import lifecycle as deploys
+from pinacle.errors import HostError, PinacleError, SpecError, TargetError
+from pinacle.facts.host import DockerImageId, DockerServer, FileText, RuntimeProbe
+from pinacle.facts.lifecycle import (
+    ImageEnv,
+    NetworkUsage,
+    PathExists,
+    PodContainers,
+    ProgramCommands,
+    Snapshots,
+)
+from pinacle.facts.pod import PodObjects, TakenPorts
+from pinacle.host import (
+    DAEMON_JSON_PATH,
+    PROBE_IMAGE,
+    HostSettings,
+    parse_daemon_json,
+    runtime_failure_hint,
+)
+from pinacle.lifecycle import (
+    LABEL_SNAPSHOT_SPEC,
+    ContainerRecord,
+    SnapshotRecord,
+    check_snapshot_name,
+    default_snapshot_name,
+    level,
+    plan_from_container,
+    pod_record,
+    pool_capacity,
+    ports_in_range,
+    snapshot_archive,
+    snapshot_spec_data,
+    spec_from_data,
+)
+from pinacle.plan import DeploySettings, container_name, plan_pod
+
+Step = Callable[[str], None]
+
+
+def _quiet(_message: str) -> None:
+    return None
+
+
+class PodNotFound(PinacleError):
+    """The named pod is on none of the target's hosts."""
+
+    exit_code = 7
+
+
+def _apply(session: executor.Session, deploy_func: Any, **kwargs: Any) -> executor.ApplyResult:
+    """``Session.apply`` for a ``@deploy`` (pyinfra's wrapper types are not plain callables)."""
+    return session.apply(deploy_func, **kwargs)
+
+
+def _require_docker(session: executor.Session) -> None:
+    for host in session.hosts:
+        if not executor.docker_is_up(host):
+            raise HostError(f"{host.name}: Docker is not running; see `pinacle doctor`")
+
+
+def pods(session: executor.Session, slug: str | None = None) -> list[tuple[Any, ContainerRecord]]:
+    """(host, container) for every pod on the target, or for pod ``slug``."""
+    _require_docker(session)
+    found: list[tuple[Any, ContainerRecord]] = []
+    for host in session.hosts:
+        for record in session.fact(host, PodContainers, slug=slug):
+            if record.name == container_name(record.slug):
+                found.append((host, record))
+    return found
+
+
+def _statuses(host: Any, record: ContainerRecord) -> dict[str, int] | None:
+    if not record.running or record.host_port is None:
+        return None
+    return executor.route_statuses(host, plan_from_container(record), record.host_port)
+
+
+def list_pods(session: executor.Session, health: bool = True) -> list[dict[str, Any]]:
+    """Every pod, in the shape of :func:`pinacle.lifecycle.pod_record`."""
+    return [pod_record(r, host.name, _statuses(host, r) if health else None) for host, r in pods(session)]
+
+
+def pod_status(session: executor.Session, slug: str) -> list[dict[str, Any]]:
+    """One pod (one record per host holding it); PodNotFound when no host does."""
+    found = pods(session, slug)
+    if not found:
+        raise PodNotFound(f"no pod {slug} on {session.target}; see `pinacle list`")
+    return [pod_record(r, host.name, _statuses(host, r)) for host, r in found]
+
+
+def stop(session: executor.Session, slug: str) -> int:
+    if not pods(session, slug):
+        raise PodNotFound(f"no pod {slug} on {session.target}; see `pinacle list`")
+    return _apply(session, deploys.stop_pod, slug=slug).change_count
+
+
+def start(session: executor.Session, slug: str, timeout: float = 180.0, step: Step = _quiet) -> list[dict[str, Any]]:
+    """Start a stopped pod on its port and wait until its services answer; its records."""
+    if not pods(session, slug):
+        raise PodNotFound(f"no pod {slug} on {session.target}; see `pinacle list`")
+    _apply(session, deploys.start_pod, slug=slug)
+    records = []
+    for host, record in pods(session, slug):
+        if record.host_port is None:
+            raise HostError(f"{host.name}: pod {slug} holds no host port")
+        step(f"waiting for services of {slug} on {host.name}")
+        plan = plan_from_container(record)
+        statuses = executor.wait_until_healthy(host, plan, record.host_port, timeout, step)
+        records.append(pod_record(record, host.name, statuses))
+    return records
+
+
+def delete(session: executor.Session, slug: str, purge: bool = False) -> bool:
+    """Remove the pod's container and network (and volume with ``purge``); False if none existed."""
+    _require_docker(session)
+    existed = False
+    for host in session.hosts:
+        objects = session.fact(host, PodObjects, slug=slug)
+        existed = existed or bool(objects["container"] or objects["network"])
+        existed = existed or bool(purge and objects["volume"])
+    if not existed:
+        return False
+    _apply(session, deploys.delete_pod, slug=slug, purge=purge)
+    return True
+
+
+# --- snapshots ----------------------------------------------------------------------------------
+
+
+def snapshots(session: executor.Session) -> list[tuple[Any, SnapshotRecord]]:
+    _require_docker(session)
+    return [(h, s) for h in session.hosts for s in session.fact(h, Snapshots)]
+
+
+def find_snapshot(session: executor.Session, name: str) -> list[tuple[Any, SnapshotRecord]]:
+    wanted = name.split(":")[-1].split("/")[-1] if "/" in name else name
+    return [(h, s) for h, s in snapshots(session) if wanted in (s.name, s.image)]
+
+
+def snapshot(session: executor.Session, slug: str, name: str | None = None) -> list[dict[str, Any]]:
+    """Snapshot pod ``slug`` as ``name`` (default ``<slug>-<UTC time>``); the new records."""
+    name = check_snapshot_name(name or default_snapshot_name(slug))
+    found = pods(session, slug)
+    if not found:
+        raise PodNotFound(f"no pod {slug} on {session.target}; nothing to snapshot")
+    if find_snapshot(session, name):
+        raise SpecError(f"snapshot {name} already exists; pick another name or delete it")
+    created = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if len(found) > 1:
+        raise TargetError(f"pod {slug} is on several hosts; snapshot it with -i HOST")
+    for host, record in found:
+        commands = session.fact(host, ProgramCommands, container=record.name) if record.running else {}
+        image_env = session.fact(host, ImageEnv, image=record.image)
+        data = snapshot_spec_data(record, commands, image_env)
+        labels = {**record.labels, LABEL_SNAPSHOT_SPEC: json.dumps(data, sort_keys=True)}
+        _apply(
+            session,
+            deploys.snapshot_pod,
+            slug=slug,
+            snapshot=name,
+            runtime=record.runtime or "runsc",
+            labels=labels,
+            created=created,
+        )
+    return [s.to_json() | {"host": h.name} for h, s in find_snapshot(session, name)]
+
+
+def delete_snapshot(session: executor.Session, name: str) -> bool:
+    found = find_snapshot(session, name)
+    orphan = any(session.fact(h, PathExists, path=snapshot_archive(name)) for h in session.hosts)
+    if not found and not orphan:
+        return False
+    image = found[0][1].image if found else None
+    users = [r.slug for _h, r in pods(session) if image and r.image == image]
+    if users:
+        raise PinacleError(f"snapshot {name} is the image of pod(s) {', '.join(users)}; delete them first")
+    _apply(session, deploys.delete_snapshot, snapshot=found[0][1].name if found else name, image=image)
+    return True
+
+
+def restore(
+    session: executor.Session,
+    name: str,
+    new_slug: str | None = None,
+    timeout: float = 180.0,
+    step: Step = _quiet,
+) -> list[dict[str, Any]]:
+    """Create pod ``new_slug`` (default: the snapshot's source) from snapshot ``name``."""
+    found = find_snapshot(session, name)
+    if not found:
+        raise PinacleError(f"no snapshot {name} on {session.target}; see `pinacle snapshot list`")
+    if len(session.hosts) > 1 and len(found) != len(session.hosts):
+        raise TargetError(f"snapshot {name} is not on every host of {session.target}; pick one")
+    record = found[0][1]
+    slug = new_slug or record.source
+    for host in session.hosts:
+        objects = session.fact(host, PodObjects, slug=slug)
+        if any(objects.values()):
+            raise SpecError(
+                f"pod {slug} (or its kept workspace volume) exists on {host.name}: restore "
+                f"--as another slug, or `pinacle delete {slug} --purge` first"
+            )
+    spec = spec_from_data(record.spec_data(), slug=slug, image=record.image)
+    plan = plan_pod(spec, DeploySettings.from_env())
+    step(f"restoring {record.name} as pod {slug}")
+    _apply(session, deploys.restore_pod, plan=plan, archive=snapshot_archive(record.name))
+    results = []
+    for host, container in pods(session, slug):
+        if container.host_port is None:
+            raise HostError(f"{host.name}: pod {slug} holds no host port")
+        step(f"waiting for services of {slug} on {host.name}")
+        statuses = executor.wait_until_healthy(host, plan, container.host_port, timeout, step)
+        results.append(pod_record(container, host.name, statuses))
+    return results
+
+
+# --- doctor -------------------------------------------------------------------------------------
+
+
+def _check(name: str, status: str, message: str, fix: str = "") -> dict[str, str]:
+    return {"name": name, "status": status, "message": message, "fix": fix}
+
+
+def doctor(
+    session: executor.Session,
+    image: str = "pinacle/base:latest",
+    runtime: str = "runsc",
+    settings: DeploySettings | None = None,
+) -> list[dict[str, Any]]:
+    """Check each host; ``[{"host": name, "checks": [{"name", "status", "message", "fix"}]}]``.
+
+    ``status`` is ``ok``, ``warn`` or ``fail``. Nothing on the host is changed (the runtime probe
+    starts and removes a throwaway container).
+    """
+    settings = settings or DeploySettings.from_env()
+    report = []
+    for host in session.hosts:
+        checks = _doctor_host(session, host, image, runtime, settings)
+        report.append({"host": host.name, "checks": checks})
+    return report
+
+
+def _doctor_host(
+    session: executor.Session, host: Any, image: str, runtime: str, settings: DeploySettings
+) -> list[dict[str, str]]:
+    server = session.fact(host, DockerServer)
+    if server is None:
+        return [
+            _check(
+                "docker",
+                "fail",
+                "Docker is not running (or `docker info` is refused)",
+                "start dockerd (`service docker start`, `rc-service docker start`, or the host "
+                "deploy: pyinfra inventory/... deploys/vm.py)",
+            )
+        ]
+    checks = [_check("docker", "ok", f"Docker {server['version']} is running")]
+
+    runtimes = list(server.get("runtimes") or [])
+    if runtime not in runtimes:
+        checks.append(
+            _check(
+                "runtime",
+                "fail",
+                f"Docker has no runtime {runtime!r} (it has: {', '.join(runtimes)})",
+                runtime_failure_hint("unknown or invalid runtime name", HostSettings()),
+            )
+        )
+    else:
+        probe_image = PROBE_IMAGE if session.fact(host, DockerImageId, image=PROBE_IMAGE) else None
+        if probe_image is None:
+            checks.append(
+                _check(
+                    "runtime",
+                    "warn",
+                    f"runtime {runtime} is registered; not probed ({PROBE_IMAGE} is missing)",
+                    "run the host deploy to build the probe image",
+                )
+            )
+        else:
+            probe = session.fact(host, RuntimeProbe, runtime=runtime, image=probe_image)
+            if probe["ok"]:
+                checks.append(_check("runtime", "ok", f"{runtime} starts gVisor sandboxes"))
+            else:
+                output = str(probe["output"])
+                last = output.strip().splitlines()[-1:] or [""]
+                checks.append(
+                    _check(
+                        "runtime",
+                        "fail",
+                        f"{runtime} failed to start a container: {last[0]}",
+                        runtime_failure_hint(output, HostSettings()),
+                    )
+                )
+
+    try:
+        daemon = parse_daemon_json(session.fact(host, FileText, path=DAEMON_JSON_PATH))
+        pools = daemon.get("default-address-pools")
+    except HostError as exc:
+        daemon, pools = {}, None
+        checks.append(_check("daemon.json", "fail", str(exc), "fix the JSON, then reload dockerd"))
+    capacity = pool_capacity(pools)
+    usage = session.fact(host, NetworkUsage)
+    used = usage.get("bridge", 0)
+    state = level(used, capacity)
+    checks.append(
+        _check(
+            "address-pools",
+            state,
+            f"{used} of {capacity} pool subnets used ({usage.get('pinacle', 0)} by pods)"
+            + ("" if pools else "; daemon.json sets no default-address-pools"),
+            ""
+            if state == "ok"
+            else "delete unused pods/networks (`docker network prune`) or give dockerd larger "
+            "default-address-pools (host data docker_address_pools) and restart it",
+        )
+    )
+
+    low, high = settings.port_range
+    taken = ports_in_range(session.fact(host, TakenPorts), settings.port_range)
+    size = high - low + 1
+    state = level(taken, size, 0.9)
+    checks.append(
+        _check(
+            "ports",
+            state,
+            f"{taken} of {size} host ports in {low}-{high} taken",
+            "" if state == "ok" else "delete pods or widen PINACLE_PORT_RANGE",
+        )
+    )
+
+    if session.fact(host, DockerImageId, image=image):
+        checks.append(_check("base-image", "ok", f"image {image} is present"))
+    else:
+        checks.append(
+            _check(
+                "base-image",
+                "fail",
+                f"image {image} is not on this host",
+                "build it: docker/build-base-image.sh (works offline)",
+            )
+        )
+
+    for record in session.fact(host, PodContainers):
+        if record.name != container_name(record.slug):
+            continue
+        checks.append(_pod_check(host, record))
+    return checks
+
+
+def _pod_check(host: Any, record: ContainerRecord) -> dict[str, str]:
+    name = f"pod {record.slug}"
+    if record.state == "stopped":
+        return _check(name, "ok", "stopped (by `pinacle stop`)")
+    if not record.running:
+        return _check(
+            name,
+            "fail",
+            f"container is {record.state} (restarts: {record.restart_count})",
+            f"see `pinacle logs {record.slug}`; `pinacle start {record.slug}` or re-deploy it",
+        )
+    statuses = _statuses(host, record) or {}
+    bad = {n: s for n, s in statuses.items() if not executor.healthy(s)}
+    if bad or not statuses:
+        detail = ", ".join(f"{n} HTTP {s:03d}" for n, s in sorted(bad.items())) or "no routes"
+        return _check(
+            name,
+            "fail",
+            f"unhealthy services: {detail}",
+            f"see `pinacle logs {record.slug} SERVICE`; re-run pinacle-deploy for the pod",
+        )
+    return _check(name, "ok", f"running, {len(statuses)} service(s) healthy")

@@ -1,0 +1,69 @@
+"""Snapshots: commit + workspace archive, restore as a new pod, failures leave nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from conftest import labelled, new_slug, pinacle_json, run
+
+pytestmark = pytest.mark.integration
+
+
+def test_snapshot_restore_round_trip(pod: dict[str, Any], slugs: list[str], snapshot_names: list[str]) -> None:
+    slug = pod["slug"]
+    script = "echo kept > /workspace/data.txt && echo installed > /usr/local/share/marker.txt"
+    run("pinacle", "exec", slug, "--", "sh", "-c", script)
+    name = f"{slug}-snap"
+    snapshot_names.append(name)
+    created = pinacle_json("snapshot", slug, name)["snapshots"]
+    assert created[0]["name"] == name
+    assert created[0]["image"] == f"pinacle-snapshot/{slug}:{name}"
+    listed = pinacle_json("snapshot", "list")["snapshots"]
+    assert name in {s["name"] for s in listed}
+    # No temporary image is left behind.
+    assert not run("docker", "images", "-q", f"pinacle-snapshot-tmp/{slug}").stdout.strip()
+
+    restored_slug = new_slug("lc-r")
+    slugs.append(restored_slug)
+    restored = pinacle_json("restore", name, "--as", restored_slug)["pods"][0]
+    assert restored["healthy"] is True
+    assert restored["host_port"] != pod["host_port"]
+    assert {s["name"] for s in restored["services"]} == {"web-terminal", "app"}
+    assert run("pinacle", "exec", restored_slug, "--", "cat", "/workspace/data.txt").stdout == "kept\n"
+    marker = run("pinacle", "exec", restored_slug, "--", "cat", "/usr/local/share/marker.txt")
+    assert marker.stdout == "installed\n"
+    # The app (a supervised service serving /workspace) came back with its command.
+    assert run(
+        "curl", "-s", "-H", f"Host: localhost-3000.pod-{restored_slug}.localhost",
+        f"http://127.0.0.1:{restored['host_port']}/data.txt",
+    ).stdout == "kept\n"  # fmt: skip
+    # Restoring onto an existing pod is refused.
+    again = run("pinacle", "restore", name, "--as", restored_slug, check=False)
+    assert again.returncode != 0
+
+    in_use = run("pinacle", "snapshot", "delete", name, check=False)
+    assert in_use.returncode != 0
+    assert restored_slug in in_use.stderr
+    run("pinacle", "delete", restored_slug, "--purge")
+    run("pinacle", "snapshot", "delete", name)
+    assert name not in {s["name"] for s in pinacle_json("snapshot", "list")["snapshots"]}
+
+
+def test_snapshot_of_a_missing_pod_fails_and_leaves_no_image() -> None:
+    slug = new_slug("missing")
+    result = run("pinacle", "snapshot", slug, "nothing", check=False)
+    assert result.returncode != 0
+    assert "no pod" in result.stderr
+    assert not run("docker", "images", "-q", f"pinacle-snapshot/{slug}").stdout.strip()
+    assert not run("docker", "images", "-q", f"pinacle-snapshot-tmp/{slug}").stdout.strip()
+    assert labelled(slug) == {"container": [], "network": [], "volume": []}
+
+
+def test_snapshot_name_taken_is_refused(pod: dict[str, Any], snapshot_names: list[str]) -> None:
+    name = f"{pod['slug']}-dup"
+    snapshot_names.append(name)
+    run("pinacle", "snapshot", pod["slug"], name)
+    again = run("pinacle", "snapshot", pod["slug"], name, check=False)
+    assert again.returncode != 0
+    assert "already exists" in again.stderr

@@ -1,0 +1,104 @@
+"""Pure day-2 helpers: labels to records, specs and JSON; doctor arithmetic; snapshot names."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from pinacle.errors import SpecError
+from pinacle.lifecycle import (
+    ContainerRecord,
+    age,
+    check_snapshot_name,
+    human_age,
+    level,
+    parse_routes,
+    plan_from_container,
+    pod_record,
+    pool_capacity,
+    ports_in_range,
+    program_commands,
+    snapshot_spec_data,
+    spec_data_from_labels,
+    spec_from_data,
+)
+
+LABELS = {
+    "pinacle.pod": "demo",
+    "pinacle.port": "30005",
+    "pinacle.name": "Demo",
+    "pinacle.domain": "localhost",
+    "pinacle.routes": "web-terminal:7681,app:3000",
+    "pinacle.services": "web-terminal,app",
+}
+
+
+def record(**kwargs: object) -> ContainerRecord:
+    base: dict[str, object] = {
+        "name": "pinacle-demo", "id": "abc", "status": "running", "exit_code": 0,
+        "restart_count": 0, "started_at": "", "created": "2025-01-01T00:00:00.123456789Z",
+        "image": "pinacle/base:latest", "runtime": "runsc", "labels": LABELS,
+    }  # fmt: skip
+    base.update(kwargs)
+    return ContainerRecord(**base)  # type: ignore[arg-type]
+
+
+def test_parse_routes() -> None:
+    assert parse_routes("web-terminal:7681,app:3000") == [("web-terminal", 7681), ("app", 3000)]
+    assert parse_routes("") == []
+    assert parse_routes("bad,x:y,ok:1") == [("ok", 1)]
+
+
+def test_spec_from_labels_splits_services_and_ports() -> None:
+    data = spec_data_from_labels(LABELS, "img:1", "runsc", {"app": "python3 -m http.server 3000"})
+    assert data["services"] == ["web-terminal"]
+    assert data["ports"] == [{"name": "app", "port": 3000, "command": "python3 -m http.server 3000"}]
+    spec = spec_from_data(data)
+    assert spec.slug == "demo" and spec.image == "img:1"
+
+
+def test_plan_from_container_rebuilds_urls() -> None:
+    plan = plan_from_container(record())
+    assert plan.urls(30005)["app"] == "http://localhost-3000.pod-demo.localhost:30005/"
+
+
+def test_pod_record_shape_and_states() -> None:
+    now = datetime(2025, 1, 1, 0, 1, 0, tzinfo=UTC)
+    out = pod_record(record(), "@local", {"web-terminal": 200, "app": 502}, now)
+    assert out["age_seconds"] == 60
+    assert out["healthy"] is False
+    assert [s["healthy"] for s in out["services"]] == [True, False]
+    stopped = pod_record(record(status="exited", exit_code=0), "@local", None, now)
+    assert stopped["state"] == "stopped" and stopped["healthy"] is None
+    assert record(status="exited", exit_code=137).state == "exited (137)"
+
+
+def test_snapshot_spec_keeps_limits_and_pod_env_only() -> None:
+    rec = record(cpus=0.5, memory_mb=512, env=("PATH=/bin", "FOO=bar", "PINACLE_X=1"))
+    data = snapshot_spec_data(rec, {}, ["PATH=/bin"])
+    assert data["resources"] == {"cpus": 0.5, "memory": 512}
+    assert data["env"] == {"FOO": "bar"}
+
+
+def test_program_commands_undo_supervisor_escaping() -> None:
+    lines = ["/etc/pinacle/supervisor/app.conf:command=echo 100%% done", "junk"]
+    assert program_commands(lines) == {"app": "echo 100% done"}
+
+
+def test_snapshot_names() -> None:
+    assert check_snapshot_name("demo-20250101-000000") == "demo-20250101-000000"
+    with pytest.raises(SpecError):
+        check_snapshot_name("Bad Name")
+
+
+def test_pool_capacity_and_levels() -> None:
+    assert pool_capacity([{"base": "10.200.0.0/14", "size": 24}]) == 1024
+    assert pool_capacity(None) == 16 + 16  # Docker's built-in pools
+    assert level(1, 10) == "ok" and level(8, 10) == "warn" and level(10, 10) == "fail"
+    assert ports_in_range([30000, 30001, 22, 30001], (30000, 40000)) == 2
+
+
+def test_age_helpers() -> None:
+    assert age("garbage") is None
+    assert human_age(None) == "-" and human_age(59) == "59s" and human_age(7200) == "2h"
