@@ -138,6 +138,7 @@ PACKAGE_MANAGERS: Mapping[str, PackageManager] = {
             "curl",
             "ca-certificates",
             "busybox-static",
+            "debootstrap",  # builds the pod base image with no registry (docker/build-base-image.sh)
         ),
         runsc_package="runsc",
         busybox_static="/bin/busybox",
