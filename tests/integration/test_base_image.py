@@ -127,7 +127,7 @@ def published(container: str, port: int) -> str:
 @pytest.fixture(scope="session")
 def docker_with_gvisor() -> None:
     if shutil.which("docker") is None:
-        pytest.skip("docker CLI not installed")
+        pytest.fail("docker CLI not installed: provision the host first")
     info = subprocess.run(
         ["docker", "info", "--format", "{{json .Runtimes}}"],
         capture_output=True,
@@ -136,7 +136,7 @@ def docker_with_gvisor() -> None:
         check=False,
     )
     if info.returncode != 0:
-        pytest.skip(f"Docker engine not reachable: {info.stderr.strip()}")
+        pytest.fail(f"Docker engine not reachable: {info.stderr.strip()}")
     if RUNTIME not in json.loads(info.stdout or "{}"):
         pytest.fail(f"Docker has no runtime {RUNTIME!r} registered (pods never fall back to runc)")
 
