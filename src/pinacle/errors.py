@@ -33,6 +33,12 @@ class DeployError(PinacleError):
     exit_code = 5
 
 
+class PodNotFound(PinacleError):
+    """The named pod is on none of the target's hosts."""
+
+    exit_code = 7
+
+
 class HealthError(PinacleError):
     """The pod was rolled out but its services did not become healthy in time."""
 

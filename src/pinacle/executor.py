@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import os
 import platform
+import shlex
+import subprocess
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -16,11 +18,12 @@ from pyinfra.api.connect import connect_all, disconnect_all
 from pyinfra.api.deploy import add_deploy
 from pyinfra.api.exceptions import PyinfraError
 from pyinfra.api.operations import run_ops
+from pyinfra.connectors.local import LocalConnector
 
 from pinacle.errors import DeployError, HealthError, TargetError
 from pinacle.facts.host import DockerImageId, DockerServer
 from pinacle.facts.pod import DockerObjectExists, PodContainer, PodFiles, RouteStatus, TakenPorts
-from pinacle.plan import POD_METADATA_PATH, ROUTER_CONFIG_PATH, SUPERVISOR_DIR, ObservedPod, PodPlan
+from pinacle.plan import POD_METADATA_PATH, ROUTER_CONFIG_PATH, SUPERVISOR_DIR, ObservedPod, PodPlan, healthy
 
 LIMA_TARGET = "lima"
 
@@ -156,11 +159,6 @@ def taken_ports(host: Any) -> dict[int, str]:
     return result
 
 
-def healthy(status: int) -> bool:
-    """Anything a server answered on its own (not the router's 404/502) counts as alive."""
-    return 200 <= status < 500 and status != 404
-
-
 def route_statuses(host: Any, plan: PodPlan, host_port: int) -> dict[str, int]:
     requests = {r.name: (r.host_name(plan.slug, plan.domain), r.health_path) for r in plan.routes}
     result: dict[str, int] = host.get_fact(RouteStatus, host_port=host_port, requests=requests)
@@ -195,8 +193,6 @@ def wait_until_healthy(
 
 
 def is_local(host: Any) -> bool:
-    from pyinfra.connectors.local import LocalConnector
-
     return isinstance(getattr(host, "connector", None), LocalConnector)
 
 
@@ -206,9 +202,6 @@ def stream(host: Any, argv: list[str], interactive: bool = False) -> int:
     The one place streaming commands (``logs --follow``, ``exec``) reach a host: on ``@local`` a
     plain subprocess that inherits our terminal; elsewhere the pyinfra connector of the host.
     """
-    import shlex
-    import subprocess
-
     if is_local(host):
         return subprocess.call(argv)
     ok, _output = host.run_shell_command(shlex.join(argv), print_output=True, print_input=False, get_pty=interactive)

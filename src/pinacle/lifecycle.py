@@ -21,7 +21,7 @@ import ipaddress
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -35,8 +35,10 @@ from pinacle.plan import (
     LABEL_ROUTES,
     DeploySettings,
     PodPlan,
+    healthy,
     plan_pod,
 )
+from pinacle.router import Route
 from pinacle.spec import PodSpec
 
 SNAPSHOT_REPOSITORY = "pinacle-snapshot"
@@ -100,6 +102,19 @@ def parse_routes(raw: str) -> list[tuple[str, int]]:
         if name and port.isdigit():
             routes.append((name, int(port)))
     return routes
+
+
+def with_live_routes(record: ContainerRecord, metadata: Mapping[str, Any] | None) -> ContainerRecord:
+    """The record with the routes its running pod serves now.
+
+    The routes label is written when the container is created; a later change to routes only
+    reloads the router and rewrites ``/etc/pinacle/pod.json``, which is what ``metadata`` holds.
+    """
+    routes = (metadata or {}).get("routes")
+    if not isinstance(routes, list):
+        return record
+    live = ",".join(f"{r['name']}:{int(r['port'])}" for r in routes if isinstance(r, dict))
+    return replace(record, labels={**record.labels, LABEL_ROUTES: live})
 
 
 def spec_data_from_labels(
@@ -167,11 +182,6 @@ def human_age(seconds: int | None) -> str:
     return f"{seconds}s"
 
 
-def healthy_status(status: int) -> bool:
-    """Same rule as ``executor.healthy``: a server answered on its own (not 404/502 from Nginx)."""
-    return 200 <= status < 500 and status != 404
-
-
 def pod_record(
     record: ContainerRecord,
     host: str,
@@ -199,8 +209,8 @@ def pod_record(
                 "name": name,
                 "port": inner,
                 "http_status": status,
-                "healthy": None if status is None else healthy_status(status),
-                "url": (f"http://localhost-{inner}.pod-{record.slug}.{domain}:{port}/" if port else None),
+                "healthy": None if status is None else healthy(status),
+                "url": Route(name, inner).url(record.slug, domain, port) if port else None,
             }
         )
     overall: bool | None = None

@@ -13,7 +13,8 @@ from typing import Any
 
 from pinacle import executor
 from pinacle.deploys import lifecycle as deploys
-from pinacle.errors import HostError, PinacleError, SpecError, TargetError
+from pinacle.deploys.pod import roll_out_pod
+from pinacle.errors import HostError, PinacleError, PodNotFound, SpecError, TargetError
 from pinacle.facts.host import DockerImageId, DockerServer, FileText, RuntimeProbe
 from pinacle.facts.lifecycle import (
     ImageEnv,
@@ -23,7 +24,7 @@ from pinacle.facts.lifecycle import (
     ProgramCommands,
     Snapshots,
 )
-from pinacle.facts.pod import PodObjects, TakenPorts
+from pinacle.facts.pod import PodMetadata, PodObjects, TakenPorts
 from pinacle.host import (
     DAEMON_JSON_PATH,
     PROBE_IMAGE,
@@ -45,8 +46,9 @@ from pinacle.lifecycle import (
     snapshot_archive,
     snapshot_spec_data,
     spec_from_data,
+    with_live_routes,
 )
-from pinacle.plan import DeploySettings, container_name, plan_pod
+from pinacle.plan import DeploySettings, container_name, healthy, plan_pod
 
 Step = Callable[[str], None]
 
@@ -55,15 +57,9 @@ def _quiet(_message: str) -> None:
     return None
 
 
-class PodNotFound(PinacleError):
-    """The named pod is on none of the target's hosts."""
-
-    exit_code = 7
-
-
-def _apply(session: executor.Session, deploy_func: Any, **kwargs: Any) -> executor.ApplyResult:
-    """``Session.apply`` for a ``@deploy`` (pyinfra's wrapper types are not plain callables)."""
-    return session.apply(deploy_func, **kwargs)
+def _require_pod(session: executor.Session, slug: str, doing: str = "see `pinacle list`") -> None:
+    if not pods(session, slug):
+        raise PodNotFound(f"no pod {slug} on {session.target}; {doing}")
 
 
 def _require_docker(session: executor.Session) -> None:
@@ -75,12 +71,19 @@ def _require_docker(session: executor.Session) -> None:
 def pods(session: executor.Session, slug: str | None = None) -> list[tuple[Any, ContainerRecord]]:
     """(host, container) for every pod on the target, or for pod ``slug``."""
     _require_docker(session)
-    found: list[tuple[Any, ContainerRecord]] = []
-    for host in session.hosts:
-        for record in session.fact(host, PodContainers, slug=slug):
-            if record.name == container_name(record.slug):
-                found.append((host, record))
-    return found
+    return [(host, record) for host in session.hosts for record in _host_pods(session, host, slug)]
+
+
+def _host_pods(session: executor.Session, host: Any, slug: str | None = None) -> list[ContainerRecord]:
+    """The pod containers on one host, running ones with the routes they serve now."""
+    records = []
+    for record in session.fact(host, PodContainers, slug=slug):
+        if record.name != container_name(record.slug):
+            continue  # helpers started from snapshot images
+        if record.running:
+            record = with_live_routes(record, session.fact(host, PodMetadata, container=record.name))
+        records.append(record)
+    return records
 
 
 def _statuses(host: Any, record: ContainerRecord) -> dict[str, int] | None:
@@ -96,23 +99,19 @@ def list_pods(session: executor.Session, health: bool = True) -> list[dict[str, 
 
 def pod_status(session: executor.Session, slug: str) -> list[dict[str, Any]]:
     """One pod (one record per host holding it); PodNotFound when no host does."""
-    found = pods(session, slug)
-    if not found:
-        raise PodNotFound(f"no pod {slug} on {session.target}; see `pinacle list`")
-    return [pod_record(r, host.name, _statuses(host, r)) for host, r in found]
+    _require_pod(session, slug)
+    return [pod_record(r, host.name, _statuses(host, r)) for host, r in pods(session, slug)]
 
 
 def stop(session: executor.Session, slug: str) -> int:
-    if not pods(session, slug):
-        raise PodNotFound(f"no pod {slug} on {session.target}; see `pinacle list`")
-    return _apply(session, deploys.stop_pod, slug=slug).change_count
+    _require_pod(session, slug)
+    return session.apply(deploys.stop_pod, slug=slug).change_count
 
 
 def start(session: executor.Session, slug: str, timeout: float = 180.0, step: Step = _quiet) -> list[dict[str, Any]]:
     """Start a stopped pod on its port and wait until its services answer; its records."""
-    if not pods(session, slug):
-        raise PodNotFound(f"no pod {slug} on {session.target}; see `pinacle list`")
-    _apply(session, deploys.start_pod, slug=slug)
+    _require_pod(session, slug)
+    session.apply(deploys.start_pod, slug=slug)
     records = []
     for host, record in pods(session, slug):
         if record.host_port is None:
@@ -134,7 +133,7 @@ def delete(session: executor.Session, slug: str, purge: bool = False) -> bool:
         existed = existed or bool(purge and objects["volume"])
     if not existed:
         return False
-    _apply(session, deploys.delete_pod, slug=slug, purge=purge)
+    session.apply(deploys.delete_pod, slug=slug, purge=purge)
     return True
 
 
@@ -154,9 +153,8 @@ def find_snapshot(session: executor.Session, name: str) -> list[tuple[Any, Snaps
 def snapshot(session: executor.Session, slug: str, name: str | None = None) -> list[dict[str, Any]]:
     """Snapshot pod ``slug`` as ``name`` (default ``<slug>-<UTC time>``); the new records."""
     name = check_snapshot_name(name or default_snapshot_name(slug))
+    _require_pod(session, slug, "nothing to snapshot")
     found = pods(session, slug)
-    if not found:
-        raise PodNotFound(f"no pod {slug} on {session.target}; nothing to snapshot")
     if find_snapshot(session, name):
         raise SpecError(f"snapshot {name} already exists; pick another name or delete it")
     created = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -167,8 +165,7 @@ def snapshot(session: executor.Session, slug: str, name: str | None = None) -> l
         image_env = session.fact(host, ImageEnv, image=record.image)
         data = snapshot_spec_data(record, commands, image_env)
         labels = {**record.labels, LABEL_SNAPSHOT_SPEC: json.dumps(data, sort_keys=True)}
-        _apply(
-            session,
+        session.apply(
             deploys.snapshot_pod,
             slug=slug,
             snapshot=name,
@@ -188,7 +185,7 @@ def delete_snapshot(session: executor.Session, name: str) -> bool:
     users = [r.slug for _h, r in pods(session) if image and r.image == image]
     if users:
         raise PinacleError(f"snapshot {name} is the image of pod(s) {', '.join(users)}; delete them first")
-    _apply(session, deploys.delete_snapshot, snapshot=found[0][1].name if found else name, image=image)
+    session.apply(deploys.delete_snapshot, snapshot=found[0][1].name if found else name, image=image)
     return True
 
 
@@ -217,7 +214,7 @@ def restore(
     spec = spec_from_data(record.spec_data(), slug=slug, image=record.image)
     plan = plan_pod(spec, DeploySettings.from_env())
     step(f"restoring {record.name} as pod {slug}")
-    _apply(session, deploys.restore_pod, plan=plan, archive=snapshot_archive(record.name))
+    session.apply(roll_out_pod, plan=plan, workspace_archive=snapshot_archive(record.name))
     results = []
     for host, container in pods(session, slug):
         if container.host_port is None:
@@ -355,9 +352,7 @@ def _doctor_host(
             )
         )
 
-    for record in session.fact(host, PodContainers):
-        if record.name != container_name(record.slug):
-            continue
+    for record in _host_pods(session, host):
         checks.append(_pod_check(host, record))
     return checks
 
@@ -374,7 +369,7 @@ def _pod_check(host: Any, record: ContainerRecord) -> dict[str, str]:
             f"see `pinacle logs {record.slug}`; `pinacle start {record.slug}` or re-deploy it",
         )
     statuses = _statuses(host, record) or {}
-    bad = {n: s for n, s in statuses.items() if not executor.healthy(s)}
+    bad = {n: s for n, s in statuses.items() if not healthy(s)}
     if bad or not statuses:
         detail = ", ".join(f"{n} HTTP {s:03d}" for n, s in sorted(bad.items())) or "no routes"
         return _check(

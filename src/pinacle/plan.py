@@ -370,6 +370,11 @@ def diff_pod(plan: PodPlan, observed: ObservedPod) -> list[Change]:
     return changes
 
 
+def healthy(status: int) -> bool:
+    """Anything a server answered on its own (not the router's 404/502) counts as alive."""
+    return 200 <= status < 500 and status != 404
+
+
 def has_changes(changes: list[Change]) -> bool:
     return any(c.action is not Action.NOOP for c in changes)
 

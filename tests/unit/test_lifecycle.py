@@ -22,6 +22,7 @@ from pinacle.lifecycle import (
     snapshot_spec_data,
     spec_data_from_labels,
     spec_from_data,
+    with_live_routes,
 )
 
 LABELS = {
@@ -102,3 +103,14 @@ def test_pool_capacity_and_levels() -> None:
 def test_age_helpers() -> None:
     assert age("garbage") is None
     assert human_age(None) == "-" and human_age(59) == "59s" and human_age(7200) == "2h"
+
+
+def test_live_routes_replace_the_creation_time_label() -> None:
+    metadata = {"routes": [{"name": "app", "port": 3000}, {"name": "extra", "port": 4000}]}
+    live = with_live_routes(record(), metadata)
+    assert parse_routes(live.labels["pinacle.routes"]) == [("app", 3000), ("extra", 4000)]
+    assert live.labels["pinacle.pod"] == "demo"
+
+
+def test_without_metadata_the_label_routes_stand() -> None:
+    assert with_live_routes(record(), None) == record()

@@ -14,7 +14,16 @@ from pinacle.cli.errors import report_errors
 from pinacle.cli.output import Progress
 from pinacle.deploys.pod import roll_out_pod
 from pinacle.errors import HostError
-from pinacle.plan import Action, DeploySettings, PodPlan, diff_pod, has_changes, lowest_free_port, plan_pod
+from pinacle.plan import (
+    Action,
+    DeploySettings,
+    PodPlan,
+    container_change,
+    diff_pod,
+    has_changes,
+    lowest_free_port,
+    plan_pod,
+)
 from pinacle.resolver import resolve
 from pinacle.spec import pod_json_schema
 
@@ -32,8 +41,7 @@ def _print_plan(session: executor.Session, plan: PodPlan) -> bool:
         click.echo(f"{host.name}: pod {plan.slug}")
         for change in changes:
             click.echo(f"  {change.describe(dry_run=True)}")
-        container = next(c for c in changes if c.resource.startswith("container "))
-        if container.action is Action.CREATE and plan.container.host_port is None:
+        if container_change(plan, observed).action is Action.CREATE and plan.container.host_port is None:
             taken = set(executor.taken_ports(host))
             port = lowest_free_port(plan.port_range, taken)
             click.echo(f"  Would allocate host port {port if port else '(none free!)'}")

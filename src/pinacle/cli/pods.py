@@ -18,8 +18,9 @@ from pinacle.cli.common import (
 )
 from pinacle.cli.errors import report_errors
 from pinacle.cli.output import Progress
+from pinacle.errors import PodNotFound
 from pinacle.lifecycle import human_age, parse_routes
-from pinacle.plan import LABEL_ROUTES, container_name
+from pinacle.plan import LABEL_ROUTES, container_name, volume_name
 
 
 def _health(record: dict[str, Any]) -> str:
@@ -135,7 +136,7 @@ def delete(slug: str, purge: bool, target: str | None) -> None:
         click.echo(f"pod {slug} deleted, workspace volume included")
     else:
         click.echo(
-            f"pod {slug} deleted; workspace volume pinacle-{slug}-workspace kept "
+            f"pod {slug} deleted; workspace volume {volume_name(slug)} kept "
             f"(`pinacle delete {slug} --purge` removes it)"
         )
 
@@ -143,7 +144,7 @@ def delete(slug: str, purge: bool, target: str | None) -> None:
 def _one_pod(session: executor.Session, slug: str) -> tuple[Any, Any]:
     found = manage.pods(session, slug)
     if not found:
-        raise manage.PodNotFound(f"no pod {slug} on {session.target}; see `pinacle list`")
+        raise PodNotFound(f"no pod {slug} on {session.target}; see `pinacle list`")
     return found[0]
 
 

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 
 from pyinfra.api import FactBase
 
-from pinacle.plan import LABEL_POD, LABEL_PORT, ObservedContainer
+from pinacle.plan import LABEL_POD, LABEL_PORT, POD_METADATA_PATH, ObservedContainer
 
 
 class PodContainer(FactBase[ObservedContainer | None]):
@@ -116,6 +116,20 @@ class PodFiles(FactBase[dict[str, str]]):
     @staticmethod
     def default() -> dict[str, str]:
         return {}
+
+
+class PodMetadata(FactBase[dict[str, object] | None]):
+    """The pod's current routes and services (``/etc/pinacle/pod.json``); None unless running."""
+
+    def command(self, container: str) -> str:
+        return f"docker exec {shlex.quote(container)} cat {POD_METADATA_PATH} 2>/dev/null; true"
+
+    def process(self, output: list[str]) -> dict[str, object] | None:
+        try:
+            value = json.loads("\n".join(output))
+        except json.JSONDecodeError:
+            return None
+        return value if isinstance(value, dict) else None
 
 
 class PodPackageManager(FactBase[str | None]):

@@ -22,6 +22,16 @@ def write_file_command(path: str, content: str, mode: str = "0644") -> str:
     )
 
 
+def pod_supervisor_ready(container: str) -> str:
+    """Wait until the pod's supervisor runs Nginx: only then can the router be configured."""
+    return wait_until(
+        f"docker exec {shlex.quote(container)} supervisorctl status nginx | grep -q RUNNING",
+        f"the supervisor in {container}",
+        60,
+        f"docker logs {container}",
+    )
+
+
 def wait_until(check: str, what: str, seconds: int, log: str) -> str:
     """Poll ``check`` every 0.2 s; fail naming the log to read when it never passes."""
     tries = seconds * 5

@@ -25,7 +25,7 @@ from pinacle.lifecycle import (
     snapshot_image,
     snapshot_tmp_image,
 )
-from pinacle.operations._shell import wait_until
+from pinacle.operations._shell import pod_supervisor_ready
 from pinacle.plan import (
     LABEL_POD,
     LABEL_PORT,
@@ -43,16 +43,6 @@ def dockerfile_label(key: str, value: str) -> str:
     """A ``LABEL`` instruction for ``docker commit --change``: the value double-quoted, escaped."""
     escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
     return f'LABEL {key}="{escaped}"'
-
-
-def _supervisor_up(name: str) -> str:
-    quoted = shlex.quote(name)
-    return wait_until(
-        f"docker exec {quoted} supervisorctl status nginx | grep -q RUNNING",
-        f"the supervisor in {name}",
-        60,
-        f"docker logs {name}",
-    )
 
 
 @operation()
@@ -90,7 +80,7 @@ def pod_started(slug: str) -> Generator[str, None, None]:
     if current.running:
         host.noop(f"pod {slug} is running")
         return
-    yield f"docker start {shlex.quote(name)} >/dev/null && " + _supervisor_up(name)
+    yield f"docker start {shlex.quote(name)} >/dev/null && " + pod_supervisor_ready(name)
 
 
 @operation()

@@ -20,7 +20,7 @@ from pinacle.facts.pod import (
     PodPackageManager,
     TakenPorts,
 )
-from pinacle.operations._shell import fail, wait_until, write_file_command
+from pinacle.operations._shell import fail, pod_supervisor_ready, write_file_command
 from pinacle.plan import (
     LABEL_POD,
     LABEL_PORT,
@@ -119,12 +119,7 @@ def allocate_and_run(container: ContainerSpec, spec_hash: str, port_range: tuple
         + " ".join(run)
         + f" ) 9>{PORT_LOCK} && "
         # The router can only be configured once the pod's supervisor has Nginx up.
-        + wait_until(
-            f"docker exec {shlex.quote(container.name)} supervisorctl status nginx | grep -q RUNNING",
-            f"the supervisor in {container.name}",
-            60,
-            f"docker logs {container.name}",
-        )
+        + pod_supervisor_ready(container.name)
     )
 
 
@@ -158,12 +153,7 @@ def pod_container(plan: PodPlan) -> Generator[str, None, None]:
         return
     if change.action is Action.START:
         name = shlex.quote(plan.container.name)
-        yield f"docker start {name} >/dev/null && " + wait_until(
-            f"docker exec {name} supervisorctl status nginx | grep -q RUNNING",
-            f"the supervisor in {plan.container.name}",
-            60,
-            f"docker logs {plan.container.name}",
-        )
+        yield f"docker start {name} >/dev/null && " + pod_supervisor_ready(plan.container.name)
         return
     yield allocate_and_run(plan.container, plan.container.config_hash(image_id), plan.port_range)
 

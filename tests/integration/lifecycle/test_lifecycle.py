@@ -103,3 +103,18 @@ def test_exec_and_logs(pod: dict[str, Any]) -> None:
     assert "GET /" in app_log.stdout
     unknown = run("pinacle", "logs", slug, "nope", check=False)
     assert unknown.returncode != 0
+
+
+def test_status_shows_a_port_added_by_a_reapply(pod: dict[str, Any], pod_file: Any) -> None:
+    # Adding a port reloads the router without recreating the container, whose routes label
+    # still says what it was created with: status must report what the pod serves now.
+    path = pod_file(pod["slug"])
+    path.write_text(
+        path.read_text().replace(
+            "ports:\n", "ports:\n  - name: extra\n    port: 4000\n    command: python3 -m http.server 4000\n", 1
+        )
+    )
+    run("pinacle-deploy", str(path), "--json")
+    services = {s["name"]: s for s in pinacle_json("status", pod["slug"])["pods"][0]["services"]}
+    assert services["extra"]["port"] == 4000
+    assert services["extra"]["healthy"] is True
