@@ -75,6 +75,10 @@ class HostSettings(BaseModel):
     runsc_version: str = Field(default=DEFAULT_RUNSC_VERSION, pattern=r"^\d{8}(\.\d+)?$")
     runsc_runtime_name: str = Field(default="runsc", pattern=r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
     runsc_runtime_args: tuple[str, ...] = ()
+    # Newer runsc releases keep root filesystem writes in a sandbox-internal overlay that
+    # `docker commit` cannot see (gVisor issue 11559), so snapshots would silently lose installed
+    # services. Off by default (`--overlay2=none`): rootfs writes then reach Docker's own layer.
+    runsc_rootfs_overlay: bool = False
     # /14 cut into /24s: 1024 pod networks, where Docker's built-in pools run out after ~30.
     docker_address_pools: tuple[AddressPool, ...] = (AddressPool(base="10.200.0.0/14", size=24),)
     docker_live_restore: bool = True
@@ -90,6 +94,16 @@ class HostSettings(BaseModel):
     @property
     def runsc_path(self) -> str:
         return RELEASE_RUNSC_PATH if self.runsc_source == "release" else DISTRO_RUNSC_PATH
+
+    @property
+    def runtime_args(self) -> tuple[str, ...]:
+        """The runtimeArgs daemon.json gets: the operator's flags plus the overlay choice.
+
+        An explicit ``--overlay2=...`` among the operator's flags wins over ``runsc_rootfs_overlay``.
+        """
+        if self.runsc_rootfs_overlay or any(arg.startswith("--overlay2") for arg in self.runsc_runtime_args):
+            return self.runsc_runtime_args
+        return (*self.runsc_runtime_args, "--overlay2=none")
 
 
 def host_settings(data: Mapping[str, Any]) -> HostSettings:
@@ -169,8 +183,8 @@ def desired_daemon_config(current: Mapping[str, Any], settings: HostSettings) ->
     """Merge pinacle's keys into the operator's daemon.json; every other key survives as it was."""
     merged: dict[str, Any] = json.loads(json.dumps(current))  # deep copy of plain JSON
     runtime: dict[str, Any] = {"path": settings.runsc_path}
-    if settings.runsc_runtime_args:
-        runtime["runtimeArgs"] = list(settings.runsc_runtime_args)
+    if settings.runtime_args:
+        runtime["runtimeArgs"] = list(settings.runtime_args)
     runtimes = dict(merged.get("runtimes") or {})
     runtimes[settings.runsc_runtime_name] = runtime
     merged["runtimes"] = runtimes

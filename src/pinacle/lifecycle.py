@@ -7,12 +7,10 @@ with stable JSON shapes, rebuilds a :class:`~pinacle.spec.PodSpec` from labels (
 the router health checks can be reused), and holds the arithmetic ``doctor`` needs.
 
 Snapshots: ``docker commit`` captures the pod's root filesystem (installed packages, supervisor
-configs) and the workspace volume is archived to a tarball on the host. The runsc on this
-project's CI host (Debian's 20221219) writes the root filesystem where ``docker commit`` sees it;
-newer runsc releases keep rootfs writes in a sandbox-internal overlay (gVisor issue 11559) that
-``docker commit`` does not see, so user data must live in ``/workspace``, and hosts on newer
-releases can pass ``--overlay2=none`` in ``runsc_runtime_args`` to make rootfs changes visible to
-snapshots again.
+configs) and the workspace volume is archived to a tarball on the host. Newer runsc releases keep
+rootfs writes in a sandbox-internal overlay (gVisor issue 11559) that ``docker commit`` does not
+see, so the host deploy registers the runtime with ``--overlay2=none`` unless the host data asks
+for the overlay (``runsc_rootfs_overlay``); the workspace is on a volume either way.
 """
 
 from __future__ import annotations
@@ -72,6 +70,8 @@ class ContainerRecord:
     cpus: float = 0.0
     memory_mb: int = 0
     env: tuple[str, ...] = ()
+    # The resolved pod file from the pod's pod.json, when it could be read (see with_pod_metadata).
+    spec_data: Mapping[str, Any] | None = None
 
     @property
     def slug(self) -> str:
@@ -104,17 +104,19 @@ def parse_routes(raw: str) -> list[tuple[str, int]]:
     return routes
 
 
-def with_live_routes(record: ContainerRecord, metadata: Mapping[str, Any] | None) -> ContainerRecord:
-    """The record with the routes its running pod serves now.
+def with_pod_metadata(record: ContainerRecord, metadata: Mapping[str, Any] | None) -> ContainerRecord:
+    """The record with what the pod's ``/etc/pinacle/pod.json`` says now: its routes and its pod file.
 
     The routes label is written when the container is created; a later change to routes only
-    reloads the router and rewrites ``/etc/pinacle/pod.json``, which is what ``metadata`` holds.
+    reloads the router and rewrites pod.json, so pod.json is the truth whenever it can be read.
     """
-    routes = (metadata or {}).get("routes")
-    if not isinstance(routes, list):
-        return record
-    live = ",".join(f"{r['name']}:{int(r['port'])}" for r in routes if isinstance(r, dict))
-    return replace(record, labels={**record.labels, LABEL_ROUTES: live})
+    metadata = metadata or {}
+    routes = metadata.get("routes")
+    spec = metadata.get("spec")
+    labels = dict(record.labels)
+    if isinstance(routes, list):
+        labels[LABEL_ROUTES] = ",".join(f"{r['name']}:{int(r['port'])}" for r in routes if isinstance(r, dict))
+    return replace(record, labels=labels, spec_data=spec if isinstance(spec, dict) else record.spec_data)
 
 
 def spec_data_from_labels(
@@ -158,8 +160,9 @@ def spec_from_data(data: Mapping[str, Any], **overrides: Any) -> PodSpec:
 
 
 def plan_from_container(record: ContainerRecord) -> PodPlan:
-    """A plan good for routes and URLs (health checks), rebuilt from a container's labels."""
-    spec = spec_from_data(spec_data_from_labels(record.labels, record.image, record.runtime))
+    """A plan good for routes and URLs (health checks): from the pod's own pod file, else its labels."""
+    data = record.spec_data or spec_data_from_labels(record.labels, record.image, record.runtime)
+    spec = spec_from_data(data)
     domain = record.labels.get(LABEL_DOMAIN) or DeploySettings.domain
     return plan_pod(spec, DeploySettings(domain=domain))
 
@@ -312,7 +315,14 @@ def snapshot_spec_data(
     image_env: Sequence[str],
     main_port: int | None = None,
 ) -> dict[str, Any]:
-    """The pod file a snapshot restores to: labels + commands + limits + the pod's own env."""
+    """The pod file a snapshot restores to.
+
+    The pod's own pod file when pod.json could be read, without its fixed host port (a restore
+    ``--as`` another slug must not collide with the source pod); otherwise rebuilt from labels,
+    supervisor commands, limits and the pod's own env.
+    """
+    if record.spec_data:
+        return {**record.spec_data, "host_port": None, "template": None}
     data = spec_data_from_labels(record.labels, record.image, record.runtime, commands)
     if record.cpus > 0:
         data["resources"] = {"cpus": record.cpus, "memory": record.memory_mb or 1024}

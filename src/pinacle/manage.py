@@ -13,7 +13,6 @@ from typing import Any
 
 from pinacle import executor
 from pinacle.deploys import lifecycle as deploys
-from pinacle.deploys.pod import roll_out_pod
 from pinacle.errors import HostError, PinacleError, PodNotFound, SpecError, TargetError
 from pinacle.facts.host import DockerImageId, DockerServer, FileText, RuntimeProbe
 from pinacle.facts.lifecycle import (
@@ -46,7 +45,7 @@ from pinacle.lifecycle import (
     snapshot_archive,
     snapshot_spec_data,
     spec_from_data,
-    with_live_routes,
+    with_pod_metadata,
 )
 from pinacle.plan import DeploySettings, container_name, healthy, plan_pod
 
@@ -75,14 +74,12 @@ def pods(session: executor.Session, slug: str | None = None) -> list[tuple[Any, 
 
 
 def _host_pods(session: executor.Session, host: Any, slug: str | None = None) -> list[ContainerRecord]:
-    """The pod containers on one host, running ones with the routes they serve now."""
+    """The pod containers on one host, each with what its pod.json says (routes served, pod file)."""
     records = []
     for record in session.fact(host, PodContainers, slug=slug):
         if record.name != container_name(record.slug):
             continue  # helpers started from snapshot images
-        if record.running:
-            record = with_live_routes(record, session.fact(host, PodMetadata, container=record.name))
-        records.append(record)
+        records.append(with_pod_metadata(record, session.fact(host, PodMetadata, container=record.name)))
     return records
 
 
@@ -161,8 +158,11 @@ def snapshot(session: executor.Session, slug: str, name: str | None = None) -> l
     if len(found) > 1:
         raise TargetError(f"pod {slug} is on several hosts; snapshot it with -i HOST")
     for host, record in found:
-        commands = session.fact(host, ProgramCommands, container=record.name) if record.running else {}
-        image_env = session.fact(host, ImageEnv, image=record.image)
+        commands: dict[str, str] = {}
+        image_env: list[str] = []
+        if record.spec_data is None:  # pod.json unreadable: rebuild the pod file from what Docker shows
+            commands = session.fact(host, ProgramCommands, container=record.name) if record.running else {}
+            image_env = session.fact(host, ImageEnv, image=record.image)
         data = snapshot_spec_data(record, commands, image_env)
         labels = {**record.labels, LABEL_SNAPSHOT_SPEC: json.dumps(data, sort_keys=True)}
         session.apply(
@@ -195,8 +195,13 @@ def restore(
     new_slug: str | None = None,
     timeout: float = 180.0,
     step: Step = _quiet,
+    replace: bool = False,
 ) -> list[dict[str, Any]]:
-    """Create pod ``new_slug`` (default: the snapshot's source) from snapshot ``name``."""
+    """Create pod ``new_slug`` (default: the snapshot's source) from snapshot ``name``.
+
+    An existing pod (or its kept workspace volume) of that slug is refused unless ``replace``:
+    then it is deleted with its workspace and brought back from the snapshot on its own host port.
+    """
     found = find_snapshot(session, name)
     if not found:
         raise PinacleError(f"no snapshot {name} on {session.target}; see `pinacle snapshot list`")
@@ -204,17 +209,21 @@ def restore(
         raise TargetError(f"snapshot {name} is not on every host of {session.target}; pick one")
     record = found[0][1]
     slug = new_slug or record.source
+    kept_port: int | None = None
     for host in session.hosts:
         objects = session.fact(host, PodObjects, slug=slug)
-        if any(objects.values()):
+        if any(objects.values()) and not replace:
             raise SpecError(
-                f"pod {slug} (or its kept workspace volume) exists on {host.name}: restore "
-                f"--as another slug, or `pinacle delete {slug} --purge` first"
+                f"pod {slug} (or its kept workspace volume) exists on {host.name}: restore --as another "
+                f"slug, or --replace to roll it back to the snapshot (its workspace is overwritten)"
             )
-    spec = spec_from_data(record.spec_data(), slug=slug, image=record.image)
+    if replace:
+        ports = {r.host_port for _h, r in pods(session, slug) if r.host_port is not None}
+        kept_port = ports.pop() if len(ports) == 1 else None  # hosts that disagree each get a free port
+    spec = spec_from_data(record.spec_data(), slug=slug, image=record.image, host_port=kept_port)
     plan = plan_pod(spec, DeploySettings.from_env())
-    step(f"restoring {record.name} as pod {slug}")
-    session.apply(roll_out_pod, plan=plan, workspace_archive=snapshot_archive(record.name))
+    step(f"restoring {record.name} as pod {slug}" + (" (replacing it)" if replace else ""))
+    session.apply(deploys.restore_pod, plan=plan, archive=snapshot_archive(record.name), replace=replace)
     results = []
     for host, container in pods(session, slug):
         if container.host_port is None:

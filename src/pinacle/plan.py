@@ -22,12 +22,28 @@ from pinacle.spec import PodSpec
 LABEL_POD = "pinacle.pod"
 LABEL_PORT = "pinacle.port"
 LABEL_SPEC_HASH = "pinacle.spec-hash"
+LABEL_SPEC_FIELDS = "pinacle.spec-fields"
 LABEL_SERVICES = "pinacle.services"
 LABEL_ROUTES = "pinacle.routes"
 LABEL_DOMAIN = "pinacle.domain"
 LABEL_NAME = "pinacle.name"
 
 LIVE_LABELS = frozenset({LABEL_ROUTES, LABEL_SERVICES})
+
+# What a dry run calls each field of the container spec when it forces a replacement.
+FIELD_NAMES = {
+    "image": "image",
+    "image_id": "image content (rebuilt)",
+    "runtime": "runtime",
+    "cpus": "resources.cpus",
+    "memory_mb": "resources.memory",
+    "env": "env",
+    "network": "network",
+    "volume": "volume",
+    "publish_address": "publish address",
+    "host_port": "host_port",
+    "labels": "name or domain",
+}
 
 ROUTER_CONFIG_PATH = "/etc/pinacle/router/pod.conf"
 # The pod's current routes and services, written with the router: labels are fixed at creation.
@@ -103,9 +119,8 @@ class ContainerSpec:
     host_port: int | None
     labels: tuple[tuple[str, str], ...]
 
-    def config_hash(self, image_id: str | None) -> str:
-        """Like Compose's config-hash: any change to what the container was created from."""
-        payload = {
+    def _payload(self, image_id: str | None) -> dict[str, object]:
+        return {
             "image": self.image,
             "image_id": image_id,
             "runtime": self.runtime,
@@ -120,7 +135,31 @@ class ContainerSpec:
             # record them at creation time and must not force a replacement.
             "labels": [kv for kv in self.labels if kv[0] not in LIVE_LABELS],
         }
-        return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+
+    def config_hash(self, image_id: str | None) -> str:
+        """Like Compose's config-hash: any change to what the container was created from."""
+        return _digest(self._payload(image_id))
+
+    def spec_labels(self, image_id: str | None) -> dict[str, str]:
+        """The hash that decides a replacement, and one short digest per field that says why.
+
+        Digests rather than values: env values may be secrets and labels are readable by anyone
+        who can list containers.
+        """
+        fields = ",".join(f"{key}:{_digest(value)[:8]}" for key, value in sorted(self._payload(image_id).items()))
+        return {LABEL_SPEC_HASH: self.config_hash(image_id), LABEL_SPEC_FIELDS: fields}
+
+    def changed_fields(self, image_id: str | None, recorded: str | None) -> list[str]:
+        """Pod-file names of the fields that differ from a container's ``pinacle.spec-fields`` label."""
+        if not recorded:
+            return []
+        old = dict(item.split(":", 1) for item in recorded.split(",") if ":" in item)
+        new = dict(item.split(":", 1) for item in self.spec_labels(image_id)[LABEL_SPEC_FIELDS].split(","))
+        return sorted(FIELD_NAMES.get(key, key) for key in new if old.get(key) != new[key])
+
+
+def _digest(value: object) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -169,6 +208,9 @@ class PodPlan:
     routes: tuple[Route, ...]
     main_port: int
     port_range: tuple[int, int]
+    # The resolved pod file; written into pod.json so day-2 commands (start's health checks,
+    # snapshots) rebuild exactly this pod instead of guessing it back from labels.
+    spec: PodSpec | None = field(default=None, compare=False)
 
     @property
     def labels(self) -> dict[str, str]:
@@ -180,7 +222,7 @@ class PodPlan:
 
     @property
     def metadata(self) -> str:
-        """What ``pinacle status`` reads from inside a running pod."""
+        """What ``pinacle status``, ``start`` and ``snapshot`` read back from inside the pod."""
         return (
             json.dumps(
                 {
@@ -190,6 +232,7 @@ class PodPlan:
                     "main_port": self.main_port,
                     "routes": [{"name": r.name, "port": r.port, "health_path": r.health_path} for r in self.routes],
                     "services": [p.name for p in self.programs],
+                    "spec": self.spec.model_dump(mode="json") if self.spec else None,
                 },
                 indent=2,
                 sort_keys=True,
@@ -260,6 +303,7 @@ def plan_pod(spec: PodSpec, settings: DeploySettings) -> PodPlan:
         routes=tuple(routes),
         main_port=spec.main_port,
         port_range=settings.port_range,
+        spec=spec,
     )
 
 
@@ -333,7 +377,9 @@ def container_change(plan: PodPlan, observed: ObservedPod) -> Change:
         return Change(resource, Action.CREATE, f"under runtime {plan.container.runtime}")
     wanted = plan.container.config_hash(observed.image_id)
     if current.spec_hash != wanted:
-        return Change(resource, Action.REPLACE, "its spec or image changed; the workspace is kept")
+        changed = plan.container.changed_fields(observed.image_id, current.labels.get(LABEL_SPEC_FIELDS))
+        why = f"{', '.join(changed)} changed" if changed else "its spec or image changed"
+        return Change(resource, Action.REPLACE, f"{why}; the workspace is kept")
     if plan.container.host_port is not None and current.host_port != plan.container.host_port:
         return Change(resource, Action.REPLACE, f"host port {plan.container.host_port} requested")
     if not current.running:
@@ -351,8 +397,7 @@ def diff_pod(plan: PodPlan, observed: ObservedPod) -> list[Change]:
     changes.append(container)
     fresh = container.action in (Action.CREATE, Action.REPLACE)
     router = "router config"
-    stale = observed.router_sha != plan.router_sha or observed.metadata_sha != sha256(plan.metadata)
-    if fresh or stale:
+    if fresh or observed.router_sha != plan.router_sha:
         changes.append(Change(router, Action.UPDATE, "rendered config differs; Nginx is reloaded"))
     else:
         changes.append(Change(router, Action.NOOP))
@@ -367,6 +412,11 @@ def diff_pod(plan: PodPlan, observed: ObservedPod) -> list[Change]:
     wanted = {p.name for p in plan.programs}
     for name in sorted(set(observed.program_shas) - wanted):
         changes.append(Change(f"service {name}", Action.DELETE, "no longer declared"))
+    record = f"pod record {POD_METADATA_PATH}"
+    if fresh or observed.metadata_sha != sha256(plan.metadata):
+        changes.append(Change(record, Action.UPDATE, "the pod file day-2 commands read"))
+    else:
+        changes.append(Change(record, Action.NOOP))
     return changes
 
 

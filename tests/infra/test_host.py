@@ -57,3 +57,20 @@ def test_runtime_binary_matches_its_checksum(host: Any, runtime_name: str) -> No
         # Distro package: dpkg/apk verify the files they installed against their own sums.
         owner = host.check_output("dpkg -S %s", path).split(":")[0]
         assert host.run("dpkg --verify %s", owner).stdout == ""
+
+
+def test_root_filesystem_writes_reach_docker(host: Any, runtime_name: str, probe_image: str) -> None:
+    # Snapshots are `docker commit`s: a write inside a pod's root filesystem must land in Docker's layer,
+    # not in runsc's sandbox-internal overlay (gVisor issue 11559; the deploy passes --overlay2=none).
+    name = "pinacle-infra-rootfs-probe"
+    host.run("docker rm -f %s", name)
+    try:
+        host.check_output(
+            "docker run --name %s --runtime=%s %s /bin/busybox sh -c 'echo x > /pinacle-rootfs-probe'",
+            name,
+            runtime_name,
+            probe_image,
+        )
+        assert "A /pinacle-rootfs-probe" in host.check_output("docker diff %s", name).splitlines()
+    finally:
+        host.run("docker rm -f %s", name)

@@ -142,7 +142,8 @@ def test_memory_change_recreates_container_and_keeps_workspace(example_pod: dict
     docker("exec", name, "sh", "-c", "echo kept > /workspace/survivor.txt")
     path.write_text(path.read_text().replace("512m", "768m"))
     dry = pinacle_deploy(str(path), "--dry-run", check=False)
-    assert dry.returncode == 2 and "Would replace container" in dry.stdout
+    assert dry.returncode == 2
+    assert f"Would replace container {name} (resources.memory changed; the workspace is kept)" in dry.stdout
     result = deploy_json(path)
     assert result["changes"] > 0
     assert docker("inspect", "--format", "{{.Id}}", name) != before

@@ -127,24 +127,36 @@ def test_merge_does_not_mutate_the_current_config() -> None:
     assert current == {"runtimes": {"kata": {"path": "/usr/bin/kata"}}}
 
 
-def test_runtime_is_registered_without_runtime_args_by_default() -> None:
+def test_runtime_is_registered_with_the_rootfs_overlay_off_by_default() -> None:
     merged = desired_daemon_config({}, DEFAULTS)
-    assert merged["runtimes"] == {"runsc": {"path": RELEASE_RUNSC_PATH}}
+    assert merged["runtimes"] == {"runsc": {"path": RELEASE_RUNSC_PATH, "runtimeArgs": ["--overlay2=none"]}}
 
 
-def test_runtime_args_are_registered_as_runtime_args() -> None:
+def test_runtime_args_are_registered_before_the_overlay_choice() -> None:
     settings = HostSettings(runsc_runtime_args=("--network=host", "--debug"))
     merged = desired_daemon_config({}, settings)
     assert merged["runtimes"]["runsc"] == {
         "path": RELEASE_RUNSC_PATH,
-        "runtimeArgs": ["--network=host", "--debug"],
+        "runtimeArgs": ["--network=host", "--debug", "--overlay2=none"],
     }
+
+
+def test_rootfs_overlay_kept_on_registers_no_overlay_flag() -> None:
+    settings = HostSettings(runsc_rootfs_overlay=True)
+    merged = desired_daemon_config({}, settings)
+    assert merged["runtimes"]["runsc"] == {"path": RELEASE_RUNSC_PATH}
+
+
+def test_an_explicit_overlay_flag_wins_over_the_default() -> None:
+    settings = HostSettings(runsc_runtime_args=("--overlay2=root:self",))
+    merged = desired_daemon_config({}, settings)
+    assert merged["runtimes"]["runsc"]["runtimeArgs"] == ["--overlay2=root:self"]
 
 
 def test_runtime_is_registered_under_the_configured_name() -> None:
     settings = HostSettings(runsc_runtime_name="gvisor", runsc_source="distro")
     merged = desired_daemon_config({}, settings)
-    assert merged["runtimes"] == {"gvisor": {"path": DISTRO_RUNSC_PATH}}
+    assert merged["runtimes"] == {"gvisor": {"path": DISTRO_RUNSC_PATH, "runtimeArgs": ["--overlay2=none"]}}
 
 
 def test_other_runtimes_are_kept() -> None:
@@ -157,7 +169,7 @@ def test_other_runtimes_are_kept() -> None:
 def test_a_stale_runsc_entry_is_replaced() -> None:
     current = {"runtimes": {"runsc": {"path": "/old/runsc", "runtimeArgs": ["--debug"]}}}
     merged = desired_daemon_config(current, DEFAULTS)
-    assert merged["runtimes"]["runsc"] == {"path": RELEASE_RUNSC_PATH}
+    assert merged["runtimes"]["runsc"] == {"path": RELEASE_RUNSC_PATH, "runtimeArgs": ["--overlay2=none"]}
 
 
 def test_live_restore_defaults_on() -> None:

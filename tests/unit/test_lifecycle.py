@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -22,8 +24,10 @@ from pinacle.lifecycle import (
     snapshot_spec_data,
     spec_data_from_labels,
     spec_from_data,
-    with_live_routes,
+    with_pod_metadata,
 )
+from pinacle.plan import DeploySettings, plan_pod
+from pinacle.spec import PodSpec
 
 LABELS = {
     "pinacle.pod": "demo",
@@ -107,10 +111,46 @@ def test_age_helpers() -> None:
 
 def test_live_routes_replace_the_creation_time_label() -> None:
     metadata = {"routes": [{"name": "app", "port": 3000}, {"name": "extra", "port": 4000}]}
-    live = with_live_routes(record(), metadata)
+    live = with_pod_metadata(record(), metadata)
     assert parse_routes(live.labels["pinacle.routes"]) == [("app", 3000), ("extra", 4000)]
     assert live.labels["pinacle.pod"] == "demo"
 
 
 def test_without_metadata_the_label_routes_stand() -> None:
-    assert with_live_routes(record(), None) == record()
+    assert with_pod_metadata(record(), None) == record()
+
+
+def pod_file_metadata(spec: PodSpec) -> dict[str, Any]:
+    """pod.json as the deployer writes it for ``spec``."""
+    loaded: dict[str, Any] = json.loads(plan_pod(spec, DeploySettings()).metadata)
+    return loaded
+
+
+CUSTOM_SPEC = PodSpec.model_validate(
+    {
+        "name": "Demo",
+        "slug": "demo",
+        "services": ["web-terminal"],
+        "ports": [{"name": "app", "port": 3000, "command": "serve", "health_path": "/ready"}],
+        "default_port": 3000,
+        "host_port": 30123,
+        "env": {"FOO": "bar"},
+    }
+)
+
+
+def test_pod_json_carries_the_resolved_pod_file() -> None:
+    assert PodSpec.model_validate(pod_file_metadata(CUSTOM_SPEC)["spec"]) == CUSTOM_SPEC
+
+
+def test_health_checks_use_the_pod_file_over_labels() -> None:
+    plan = plan_from_container(with_pod_metadata(record(), pod_file_metadata(CUSTOM_SPEC)))
+    assert [(r.name, r.health_path) for r in plan.routes] == [("web-terminal", "/"), ("app", "/ready")]
+    assert plan.main_port == 3000
+
+
+def test_snapshot_keeps_the_pod_file_except_its_fixed_host_port() -> None:
+    rec = with_pod_metadata(record(), pod_file_metadata(CUSTOM_SPEC))
+    restored = spec_from_data(snapshot_spec_data(rec, {}, []), slug="copy", image="pinacle-snapshot/demo:s1")
+    assert restored.host_port is None
+    assert restored.default_port == 3000 and restored.ports == CUSTOM_SPEC.ports and restored.env == {"FOO": "bar"}

@@ -16,7 +16,7 @@ from pinacle.plan import (
     LABEL_PORT,
     LABEL_ROUTES,
     LABEL_SERVICES,
-    LABEL_SPEC_HASH,
+    LABEL_SPEC_FIELDS,
     Action,
     Change,
     DeploySettings,
@@ -54,11 +54,7 @@ def make_plan(**overrides: Any) -> PodPlan:
 
 def in_sync(plan: PodPlan, running: bool = True) -> ObservedPod:
     """What the host shows once ``plan`` was applied."""
-    labels = {
-        **dict(plan.container.labels),
-        LABEL_SPEC_HASH: plan.container.config_hash(IMAGE_ID),
-        LABEL_PORT: "30000",
-    }
+    labels = {**dict(plan.container.labels), **plan.container.spec_labels(IMAGE_ID), LABEL_PORT: "30000"}
     return ObservedPod(
         network=True,
         volume=True,
@@ -324,6 +320,7 @@ def test_nothing_observed_creates_everything() -> None:
         "router config": Action.UPDATE,
         "service web-terminal (port 7681)": Action.CREATE,
         "service app (port 3000)": Action.CREATE,
+        "pod record /etc/pinacle/pod.json": Action.UPDATE,
     }
 
 
@@ -352,8 +349,28 @@ def test_memory_change_replaces_the_container_keeping_the_workspace() -> None:
     old = make_plan()
     new = make_plan(resources=ResourceSpec(memory="2g"))
     change = diff_pod(new, in_sync(old))[2]
-    assert change.action is Action.REPLACE
-    assert "workspace is kept" in change.reason
+    assert (change.action, change.reason) == (Action.REPLACE, "resources.memory changed; the workspace is kept")
+
+
+def test_replace_names_every_changed_field() -> None:
+    old = make_plan()
+    new = make_plan(resources=ResourceSpec(cpus=2, memory="2g"), env={"GREETING": "bye"})
+    change = diff_pod(new, in_sync(old))[2]
+    assert change.reason == "env, resources.cpus, resources.memory changed; the workspace is kept"
+
+
+def test_a_container_without_field_digests_is_replaced_for_an_unnamed_reason() -> None:
+    old = in_sync(make_plan())
+    assert old.container is not None
+    labels = {k: v for k, v in old.container.labels.items() if k != LABEL_SPEC_FIELDS}
+    observed = dataclasses.replace(old, container=dataclasses.replace(old.container, labels=labels))
+    change = diff_pod(make_plan(resources=ResourceSpec(memory="2g")), observed)[2]
+    assert change.reason == "its spec or image changed; the workspace is kept"
+
+
+def test_field_digests_do_not_reveal_env_values() -> None:
+    labels = make_plan(env={"TOKEN": "s3cret-value"}).container.spec_labels(IMAGE_ID)
+    assert "s3cret" not in "".join(labels.values())
 
 
 def test_replaced_container_gets_router_and_services_rewritten() -> None:
@@ -367,7 +384,8 @@ def test_replaced_container_gets_router_and_services_rewritten() -> None:
 def test_new_image_id_replaces_the_container() -> None:
     plan = make_plan()
     observed = dataclasses.replace(in_sync(plan), image_id="sha256:" + "ee" * 32)
-    assert diff_pod(plan, observed)[2].action is Action.REPLACE
+    change = diff_pod(plan, observed)[2]
+    assert (change.action, change.reason) == (Action.REPLACE, "image content (rebuilt) changed; the workspace is kept")
 
 
 def test_requested_host_port_other_than_the_held_one_replaces_the_container() -> None:
@@ -388,10 +406,15 @@ def test_router_config_differing_is_updated() -> None:
     assert actions(diff_pod(plan, observed))["router config"] is Action.UPDATE
 
 
-def test_pod_metadata_differing_updates_the_router_config() -> None:
+def test_pod_record_differing_is_rewritten_without_touching_the_router() -> None:
     plan = make_plan()
     observed = dataclasses.replace(in_sync(plan), metadata_sha=None)
-    assert actions(diff_pod(plan, observed))["router config"] is Action.UPDATE
+    changes = [c for c in diff_pod(plan, observed) if c.action is not Action.NOOP]
+    assert [(c.resource, c.action) for c in changes] == [("pod record /etc/pinacle/pod.json", Action.UPDATE)]
+
+
+def test_the_pod_record_is_written_last() -> None:
+    assert diff_pod(make_plan(), ObservedPod())[-1].resource == "pod record /etc/pinacle/pod.json"
 
 
 def test_added_app_port_updates_router_and_adds_a_service_without_replacing() -> None:
@@ -406,6 +429,7 @@ def test_added_app_port_updates_router_and_adds_a_service_without_replacing() ->
     assert [(c.resource, c.action) for c in changes] == [
         ("router config", Action.UPDATE),
         ("service docs (port 4000)", Action.CREATE),
+        ("pod record /etc/pinacle/pod.json", Action.UPDATE),
     ]
 
 
@@ -413,21 +437,24 @@ def test_changed_app_command_updates_only_its_service() -> None:
     old = make_plan()
     new = make_plan(ports=(AppPortSpec(name="app", port=3000, command="serve --port 3000"),))
     changes = [c for c in diff_pod(new, in_sync(old)) if c.action is not Action.NOOP]
-    assert changes == [Change("service app (port 3000)", Action.UPDATE, "its command changed")]
+    assert [(c.resource, c.action) for c in changes] == [
+        ("service app (port 3000)", Action.UPDATE),
+        ("pod record /etc/pinacle/pod.json", Action.UPDATE),
+    ]
 
 
 def test_removed_service_is_deleted() -> None:
     old = make_plan()
     new = make_plan(services=())
     changes = diff_pod(new, in_sync(old))
-    assert changes[-1] == Change("service web-terminal", Action.DELETE, "no longer declared")
+    assert changes[-2] == Change("service web-terminal", Action.DELETE, "no longer declared")
 
 
 def test_missing_network_alone_is_created() -> None:
     plan = make_plan()
     observed = dataclasses.replace(in_sync(plan), network=False)
     changes = [c for c in diff_pod(plan, observed) if c.action is not Action.NOOP]
-    assert changes == [Change("network pinacle-demo", Action.CREATE)]
+    assert changes == [Change("network pinacle-demo", Action.CREATE)]  # the pod record is not stale
 
 
 # --- Change.describe -----------------------------------------------------------------------------

@@ -98,18 +98,24 @@ def delete_snapshot(name: str, target: str | None) -> None:
 @click.command()
 @click.argument("name")
 @click.option("--as", "new_slug", help="Slug of the new pod (default: the snapshot's pod).")
+@click.option(
+    "--replace",
+    is_flag=True,
+    help="Roll an existing pod of that slug back to the snapshot: its container and workspace are "
+    "replaced, its host port is kept.",
+)
 @target_option
 @timeout_option
 @json_option
 @report_errors
-def restore(name: str, new_slug: str | None, target: str | None, timeout: float, as_json: bool) -> None:
+def restore(name: str, new_slug: str | None, replace: bool, target: str | None, timeout: float, as_json: bool) -> None:
     """Create a pod from snapshot NAME: its image, routes and services, its workspace.
 
     JSON: ``{"pods": [POD]}`` as ``pinacle status --json``.
     """
     progress = Progress(quiet=as_json)
     with executor.session(resolve_target(target)) as session:
-        records = manage.restore(session, name, new_slug, timeout, progress.step)
+        records = manage.restore(session, name, new_slug, timeout, progress.step, replace=replace)
     if as_json:
         echo_json({"pods": records})
     else:

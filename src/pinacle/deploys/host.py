@@ -22,7 +22,7 @@ def provision_host() -> None:
 
     Host data (all optional, see ``pinacle.host.HostSettings``): ``runsc_source`` (``release`` or
     ``distro``), ``runsc_version``, ``runsc_runtime_name``, ``runsc_runtime_args``,
-    ``docker_address_pools``, ``docker_live_restore``.
+    ``runsc_rootfs_overlay``, ``docker_address_pools``, ``docker_live_restore``.
     """
     settings = host_settings(host.data.dict())
     packages = package_manager(host.get_fact(HostPackageManager))

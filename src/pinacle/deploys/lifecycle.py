@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pyinfra.api import deploy
 
+from pinacle.deploys.pod import roll_out_pod
 from pinacle.operations import lifecycle as ops
+from pinacle.plan import PodPlan
 
 
 @deploy("Stop pod")
@@ -37,3 +39,12 @@ def snapshot_pod(slug: str, snapshot: str, runtime: str, labels: dict[str, str],
 @deploy("Delete snapshot")
 def delete_snapshot(snapshot: str, image: str | None) -> None:
     ops.snapshot_removed(name=f"Delete snapshot {snapshot}", snapshot=snapshot, image=image)
+
+
+@deploy("Restore pod")
+def restore_pod(plan: PodPlan, archive: str, replace: bool = False) -> None:
+    """Roll out ``plan`` with its workspace from ``archive``; with ``replace``, first remove the
+    pod of that slug and its workspace (one deploy: pyinfra runs a state's operations once)."""
+    if replace:
+        ops.pod_removed(name=f"Remove pod {plan.slug} to replace it", slug=plan.slug, purge=True)
+    roll_out_pod(plan=plan, workspace_archive=archive)

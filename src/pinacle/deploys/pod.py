@@ -11,7 +11,7 @@ from pinacle.plan import PodPlan
 
 @deploy("Roll out pod")
 def roll_out_pod(plan: PodPlan, workspace_archive: str | None = None) -> None:
-    """Network, workspace volume, gVisor container, router config, services.
+    """Network, workspace volume, gVisor container, router config, services, then the pod record.
 
     With ``workspace_archive`` (a restore), the volume is filled from it before the container
     first starts.
@@ -25,3 +25,4 @@ def roll_out_pod(plan: PodPlan, workspace_archive: str | None = None) -> None:
     pod_ops.pod_container(name=f"Container {plan.container.name} ({plan.container.runtime})", plan=plan)
     pod_ops.pod_router(name="Router config", plan=plan)
     pod_ops.pod_services(name="Services", plan=plan)
+    pod_ops.pod_metadata(name="Pod record", plan=plan)

@@ -119,10 +119,18 @@ class PodFiles(FactBase[dict[str, str]]):
 
 
 class PodMetadata(FactBase[dict[str, object] | None]):
-    """The pod's current routes and services (``/etc/pinacle/pod.json``); None unless running."""
+    """The pod's routes, services and pod file (``/etc/pinacle/pod.json``); None when unreadable.
+
+    A stopped pod's file is read with ``docker cp``: it sits in the container's own layer, as the
+    host deploy registers runsc without its sandbox-internal rootfs overlay.
+    """
 
     def command(self, container: str) -> str:
-        return f"docker exec {shlex.quote(container)} cat {POD_METADATA_PATH} 2>/dev/null; true"
+        name = shlex.quote(container)
+        return (
+            f"docker exec {name} cat {POD_METADATA_PATH} 2>/dev/null"
+            f" || docker cp {name}:{POD_METADATA_PATH} - 2>/dev/null | tar -xO 2>/dev/null; true"
+        )
 
     def process(self, output: list[str]) -> dict[str, object] | None:
         try:

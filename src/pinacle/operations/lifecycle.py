@@ -29,6 +29,7 @@ from pinacle.operations._shell import pod_supervisor_ready
 from pinacle.plan import (
     LABEL_POD,
     LABEL_PORT,
+    LABEL_SPEC_FIELDS,
     LABEL_SPEC_HASH,
     WORKSPACE,
     PodPlan,
@@ -129,6 +130,7 @@ def snapshot_script(
         dockerfile_label(LABEL_POD, ""),
         dockerfile_label(LABEL_PORT, ""),
         dockerfile_label(LABEL_SPEC_HASH, ""),
+        dockerfile_label(LABEL_SPEC_FIELDS, ""),
         dockerfile_label(LABEL_SNAPSHOT_OF, slug),
         dockerfile_label(LABEL_SNAPSHOT_NAME, name),
         dockerfile_label(LABEL_SNAPSHOT_CREATED, created),

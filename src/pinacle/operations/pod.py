@@ -24,7 +24,6 @@ from pinacle.operations._shell import fail, pod_supervisor_ready, write_file_com
 from pinacle.plan import (
     LABEL_POD,
     LABEL_PORT,
-    LABEL_SPEC_HASH,
     POD_METADATA_PATH,
     PORT_LOCK,
     ROUTER_CONFIG_PATH,
@@ -73,7 +72,7 @@ def pod_volume(plan: PodPlan) -> Generator[str, None, None]:
     yield f"docker volume create {_label_args(plan.labels)} {shlex.quote(plan.volume)}"
 
 
-def allocate_and_run(container: ContainerSpec, spec_hash: str, port_range: tuple[int, int]) -> str:
+def allocate_and_run(container: ContainerSpec, image_id: str | None, port_range: tuple[int, int]) -> str:
     """``docker run`` the pod under a host-wide lock, on its port or the lowest free one.
 
     The port is chosen and claimed (as a label on the new container) while the lock is held, so
@@ -93,7 +92,7 @@ def allocate_and_run(container: ContainerSpec, spec_hash: str, port_range: tuple
         f"--cpus {container.cpus:g}",
         f"--memory {container.memory_mb}m",
         "--restart unless-stopped",
-        _label_args({**dict(container.labels), LABEL_SPEC_HASH: spec_hash}),
+        _label_args({**dict(container.labels), **container.spec_labels(image_id)}),
         f'--label {LABEL_PORT}="$port"',
         *(f"-e {shlex.quote(f'{k}={v}')}" for k, v in container.env),
         f"-v {shlex.quote(container.volume)}:{WORKSPACE}",
@@ -155,7 +154,7 @@ def pod_container(plan: PodPlan) -> Generator[str, None, None]:
         name = shlex.quote(plan.container.name)
         yield f"docker start {name} >/dev/null && " + pod_supervisor_ready(plan.container.name)
         return
-    yield allocate_and_run(plan.container, plan.container.config_hash(image_id), plan.port_range)
+    yield allocate_and_run(plan.container, image_id, plan.port_range)
 
 
 @operation()
@@ -165,20 +164,31 @@ def pod_router(plan: PodPlan) -> Generator[str, None, None]:
 
     + plan: the pod's plan
     """
-    current = host.get_fact(PodFiles, container=plan.container.name, paths=(ROUTER_CONFIG_PATH, POD_METADATA_PATH))
-    wanted = {ROUTER_CONFIG_PATH: plan.router_sha, POD_METADATA_PATH: sha256(plan.metadata)}
-    if all(current.get(path) == sha for path, sha in wanted.items()):
+    current = host.get_fact(PodFiles, container=plan.container.name, paths=(ROUTER_CONFIG_PATH,))
+    if current.get(ROUTER_CONFIG_PATH) == plan.router_sha:
         host.noop("router config is up to date")
         return
-    # nginx -t refuses a broken config before reload, so the running router keeps serving.
-    script = " && ".join(
-        [
-            write_file_command(ROUTER_CONFIG_PATH, plan.router_config),
-            "pinacle-reload router >/dev/null",
-            write_file_command(POD_METADATA_PATH, plan.metadata),
-        ]
-    )
-    yield _in_pod(plan.container.name, script)
+    # nginx -t refuses a broken config before reload, so the running router keeps serving; the
+    # reload returns once no worker serves the old config.
+    write = write_file_command(ROUTER_CONFIG_PATH, plan.router_config)
+    yield _in_pod(plan.container.name, f"{write} && pinacle-reload router >/dev/null")
+
+
+@operation()
+def pod_metadata(plan: PodPlan) -> Generator[str, None, None]:
+    """
+    Record the deployed pod (routes, services, resolved pod file) in the pod's pod.json.
+
+    Runs last, so a deploy killed before the end leaves the previous record and the next run
+    sees a difference to converge.
+
+    + plan: the pod's plan
+    """
+    current = host.get_fact(PodFiles, container=plan.container.name, paths=(POD_METADATA_PATH,))
+    if current.get(POD_METADATA_PATH) == sha256(plan.metadata):
+        host.noop("pod record is up to date")
+        return
+    yield _in_pod(plan.container.name, write_file_command(POD_METADATA_PATH, plan.metadata))
 
 
 @operation()

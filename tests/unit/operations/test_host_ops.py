@@ -213,7 +213,7 @@ DAEMON_CASES: list[Case] = [
         "args": {"settings": SETTINGS, "init": "systemd"},
         "facts": daemon_facts(
             '{"live-restore":true,"log-driver":"local","runtimes":{"runsc":{"path":'
-            f'"{RELEASE_RUNSC_PATH}"}}}},"default-address-pools":'
+            f'"{RELEASE_RUNSC_PATH}","runtimeArgs":["--overlay2=none"]}}}},"default-address-pools":'
             '[{"size":24,"base":"10.200.0.0/14"}]}',
             docker=DOCKER_UP,
         ),

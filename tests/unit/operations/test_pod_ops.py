@@ -77,6 +77,7 @@ RUN = [
     "( flock -w 120 9 ||",
     "docker run -d --name pinacle-demo --hostname demo --runtime runsc --network pinacle-demo",
     "--cpus 1 --memory 1024m --restart unless-stopped",
+    f"--label pinacle.spec-fields={PLAN.container.spec_labels(IMAGE_ID)['pinacle.spec-fields']}",
     f"--label pinacle.spec-hash={HASH}",
     '--label pinacle.port="$port"',
     "-e GREETING=hello -v pinacle-demo-workspace:/workspace",
@@ -227,10 +228,17 @@ def test_run_command_is_valid_shell(run_operation: Any) -> None:
 
 ROUTER_CASES: list[Case] = [
     {
-        "id": "router_config_and_metadata_up_to_date_is_a_noop",
+        "id": "router_config_up_to_date_is_a_noop",
         "op": ops.pod_router,
         "args": {"plan": PLAN},
         "facts": {(PodFiles, ("container", "pinacle-demo")): ROUTER_SHAS},
+        "noop": "router config is up to date",
+    },
+    {
+        "id": "a_stale_pod_record_alone_leaves_the_router_alone",
+        "op": ops.pod_router,
+        "args": {"plan": PLAN},
+        "facts": {PodFiles: {**ROUTER_SHAS, POD_METADATA_PATH: "0" * 64}},
         "noop": "router config is up to date",
     },
     {
@@ -252,9 +260,36 @@ ROUTER_CASES: list[Case] = [
         "op": ops.pod_router,
         "args": {"plan": PLAN},
         "facts": {PodFiles: {}},
-        "contains": [["pinacle-reload router", ROUTER_CONFIG_PATH, POD_METADATA_PATH]],
+        "contains": [["pinacle-reload router", ROUTER_CONFIG_PATH]],
+        "absent": [POD_METADATA_PATH],
     },
 ]
+
+
+# --- pod_metadata --------------------------------------------------------------------------------
+
+METADATA_CASES: list[Case] = [
+    {
+        "id": "pod_record_up_to_date_is_a_noop",
+        "op": ops.pod_metadata,
+        "args": {"plan": PLAN},
+        "facts": {(PodFiles, ("container", "pinacle-demo")): ROUTER_SHAS},
+        "noop": "pod record is up to date",
+    },
+    {
+        "id": "stale_pod_record_is_rewritten_without_a_reload",
+        "op": ops.pod_metadata,
+        "args": {"plan": PLAN},
+        "facts": {PodFiles: {**ROUTER_SHAS, POD_METADATA_PATH: "0" * 64}},
+        "contains": [["docker exec pinacle-demo sh -c ", base64.b64encode(PLAN.metadata.encode()).decode()]],
+        "absent": ["pinacle-reload"],
+    },
+]
+
+
+@pytest.mark.parametrize("case", METADATA_CASES, ids=lambda c: c["id"])
+def test_pod_metadata(case: Case, check_operation_case: CheckCase) -> None:
+    check_operation_case(case)
 
 
 @pytest.mark.parametrize("case", ROUTER_CASES, ids=lambda c: c["id"])
