@@ -155,7 +155,10 @@ class ContainerSpec:
             return []
         old = dict(item.split(":", 1) for item in recorded.split(",") if ":" in item)
         new = dict(item.split(":", 1) for item in self.spec_labels(image_id)[LABEL_SPEC_FIELDS].split(","))
-        return sorted(FIELD_NAMES.get(key, key) for key in new if old.get(key) != new[key])
+        changed = {key for key in new if old.get(key) != new[key]}
+        if "image" in changed:
+            changed.discard("image_id")  # another image has other content; saying so twice is noise
+        return sorted(FIELD_NAMES.get(key, key) for key in changed)
 
 
 def _digest(value: object) -> str:

@@ -359,6 +359,13 @@ def test_replace_names_every_changed_field() -> None:
     assert change.reason == "env, resources.cpus, resources.memory changed; the workspace is kept"
 
 
+def test_another_image_is_named_once() -> None:
+    old = make_plan()
+    new = make_plan(image="pinacle/base:next")
+    observed = dataclasses.replace(in_sync(old), image_id="sha256:" + "ee" * 32)
+    assert diff_pod(new, observed)[2].reason == "image changed; the workspace is kept"
+
+
 def test_a_container_without_field_digests_is_replaced_for_an_unnamed_reason() -> None:
     old = in_sync(make_plan())
     assert old.container is not None
