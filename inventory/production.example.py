@@ -9,10 +9,9 @@ OpenRC, ...) on each host, so those are not declared here. Names starting with `
 groups (pyinfra ignores them).
 """
 
-# Shared by every pod host.
+# Shared by every pod host. (The pods' domain is not host data: pinacle-deploy reads it from
+# PINACLE_DOMAIN, e.g. `PINACLE_DOMAIN=pinacle.dev pinacle-deploy -i inventory/production.py pod.yaml`.)
 _POD_HOST_DATA = {
-    # Pods are served at localhost-{PORT}.pod-{SLUG}.<pinacle_domain>.
-    "pinacle_domain": "pinacle.dev",
     # The official, checksum-verified gVisor release (the production default).
     "runsc_source": "release",
     # Log in as an unprivileged user and become root with sudo.

@@ -19,11 +19,14 @@ from pyinfra.api.deploy import add_deploy
 from pyinfra.api.exceptions import PyinfraError
 from pyinfra.api.operations import run_ops
 from pyinfra.connectors.local import LocalConnector
+from pyinfra.connectors.ssh import SSHConnector
+from pyinfra.context import ctx_state
 
 from pinacle.errors import DeployError, HealthError, TargetError
 from pinacle.facts.host import DockerImageId, DockerServer
 from pinacle.facts.pod import DockerObjectExists, PodContainer, PodFiles, RouteStatus, TakenPorts
 from pinacle.plan import POD_METADATA_PATH, ROUTER_CONFIG_PATH, SUPERVISOR_DIR, ObservedPod, PodPlan, healthy
+from pinacle.ssh import SSH_DATA_KEYS, ssh_argv
 
 LIMA_TARGET = "lima"
 
@@ -35,8 +38,12 @@ def default_target(environ: Mapping[str, str] = os.environ, system: str | None =
     return LIMA_TARGET if (system or platform.system()) == "Darwin" else "@local"
 
 
-def make_inventory(target: str) -> Inventory:
-    """An inventory file, ``@local``/``@ssh/...`` style host, or ``lima`` (the dev VM)."""
+def make_inventory(target: str, state: State | None = None) -> Inventory:
+    """An inventory file, ``@local``/``@ssh/...`` style host, or ``lima`` (the dev VM).
+
+    pyinfra executes inventory files with a state in context (it records the file being run), as
+    its own CLI does: pass the session's not yet initialised ``state``.
+    """
     if target == LIMA_TARGET:
         from pinacle.lima import lima_inventory_hosts
 
@@ -46,7 +53,8 @@ def make_inventory(target: str) -> Inventory:
     if not (target.startswith("@") or os.path.exists(target)):
         raise TargetError(f"inventory {target!r} is neither a file nor a @connector host")
     try:
-        inventory: Inventory = pyinfra_make_inventory(target)
+        with ctx_state.use(state or State()):
+            inventory: Inventory = pyinfra_make_inventory(target)
     except Exception as exc:  # the inventory file is user code; any failure is a target error
         raise TargetError(f"could not load inventory {target}: {exc}") from exc
     if not len(inventory):
@@ -70,8 +78,8 @@ class Session:
 
     def __init__(self, target: str) -> None:
         self.target = target
-        inventory = make_inventory(target)
-        self.state = State(inventory, Config())
+        self.state = State()
+        self.state.init(make_inventory(target, self.state), Config())
         self.state.print_noop_info = False
         connect_all(self.state)
         hosts = list(self.state.inventory.get_active_hosts())
@@ -200,9 +208,14 @@ def stream(host: Any, argv: list[str], interactive: bool = False) -> int:
     """Run ``argv`` (a ``docker ...`` command) with its output streamed to ours; its exit code.
 
     The one place streaming commands (``logs --follow``, ``exec``) reach a host: on ``@local`` a
-    plain subprocess that inherits our terminal; elsewhere the pyinfra connector of the host.
+    plain subprocess that inherits our terminal; on SSH hosts the ``ssh`` client, built from the
+    host's pyinfra data (stdin, TTY and exit code pass through); elsewhere the host's pyinfra
+    connector, which prints the output once the command ends and only tells success from failure.
     """
     if is_local(host):
         return subprocess.call(argv)
-    ok, _output = host.run_shell_command(shlex.join(argv), print_output=True, print_input=False, get_pty=interactive)
+    if isinstance(getattr(host, "connector", None), SSHConnector):
+        data = {key: host.data.get(key) for key in SSH_DATA_KEYS}
+        return subprocess.call(ssh_argv(host.name, data, argv, tty=interactive))
+    ok, _output = host.run_shell_command(shlex.join(argv), print_output=True, print_input=False)
     return 0 if ok else 1

@@ -32,6 +32,7 @@ from pinacle.lima import (
     lima_inventory_hosts,
     lima_ssh_config_path,
 )
+from pinacle.ssh import SSH_DATA_KEYS, ssh_argv
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 INVENTORY_DIR = REPO_ROOT / "inventory"
@@ -253,12 +254,19 @@ def test_production_example_inventory() -> None:
     }
     for host in hosts.values():
         assert host.connector_cls.__name__ == "SSHConnector"
-        assert host.data.pinacle_domain == "pinacle.dev"
         assert host.data.runsc_source == "release"
         assert host.data._sudo is True
         assert host.data.ssh_user
     assert hosts["pod-host-3.example.com"].data.ssh_port == 2222
     assert set(inventory.groups) >= {"debian_pod_hosts", "alpine_pod_hosts"}
+
+
+def test_production_example_hosts_are_reached_by_logs_and_exec_with_sudo() -> None:
+    host = {h.name: h for h in load_inventory("production.example.py")}["pod-host-3.example.com"]
+    data = {key: host.data.get(key) for key in SSH_DATA_KEYS}
+    argv = ssh_argv(host.name, data, ["docker", "logs", "pinacle-demo"], tty=False)
+    assert argv[:5] == ["ssh", "-p", "2222", "-l", "alpine"]
+    assert argv[-3:] == ["pod-host-3.example.com", "--", "sudo -H -n -- docker logs pinacle-demo"]
 
 
 @pytest.fixture

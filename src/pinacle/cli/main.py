@@ -26,3 +26,7 @@ main.add_command(exec_command, "exec")
 main.add_command(snapshot)
 main.add_command(restore)
 main.add_command(doctor)
+
+
+if __name__ == "__main__":
+    main()

@@ -178,7 +178,11 @@ def logs(slug: str, service: str | None, follow: bool, lines: int, target: str |
 @target_option
 @report_errors
 def exec_command(slug: str, command: tuple[str, ...], target: str | None) -> None:
-    """Run COMMAND in the pod (``pinacle exec SLUG -- CMD ARGS...``); -it on a terminal."""
+    """Run COMMAND in the pod (``pinacle exec SLUG -- CMD ARGS...``); with a TTY on a terminal.
+
+    Standard input is passed on either way (``pinacle exec SLUG -- sh < script.sh``), and the
+    command's exit code is pinacle's.
+    """
     interactive = sys.stdin.isatty()
     if command and command[0] == "--":
         command = command[1:]
@@ -186,7 +190,7 @@ def exec_command(slug: str, command: tuple[str, ...], target: str | None) -> Non
         raise click.UsageError("no command given: pinacle exec SLUG -- CMD ARGS...")
     with executor.session(resolve_target(target)) as session:
         host, _record = _one_pod(session, slug)
-        flags = ["-it"] if interactive else []
+        flags = ["-it"] if interactive else ["-i"]
         argv = ["docker", "exec", *flags, container_name(slug), *command]
         code = executor.stream(host, argv, interactive=interactive)
     sys.exit(code)
