@@ -10,5 +10,6 @@ python3 -m venv .venv
 # fails and says what is missing.
 if [ ! -x /usr/sbin/sshd ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     install_sshd() { DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends openssh-server >/dev/null; }
-    install_sshd || { apt-get update -q >/dev/null && install_sshd; }
+    install_sshd || { apt-get update -q >/dev/null && install_sshd; } ||
+        echo "bootstrap: could not install openssh-server; tests/integration/test_ssh_target.py will fail" >&2
 fi
