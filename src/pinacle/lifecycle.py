@@ -341,6 +341,22 @@ def snapshot_spec_data(
 # --- doctor arithmetic --------------------------------------------------------------------------
 
 
+def snapshot_visibility(daemon: Mapping[str, Any], runtime: str) -> tuple[str, str] | None:
+    """``(level, message)`` on whether snapshots see a pod's root filesystem writes; None if unknown.
+
+    Read from daemon.json: runsc keeps rootfs writes in a sandbox-internal overlay unless it runs
+    with ``--overlay2=none`` (the overlay is runsc's default since 2023; gVisor issue 11559).
+    """
+    registered = (daemon.get("runtimes") or {}).get(runtime)
+    if not isinstance(registered, dict):
+        return None
+    overlay = [a for a in registered.get("runtimeArgs") or [] if str(a).startswith("--overlay2")]
+    if overlay == ["--overlay2=none"]:
+        return "ok", f"{runtime} runs with --overlay2=none: snapshots see root filesystem writes"
+    shown = overlay[-1] if overlay else "no --overlay2 flag (the release default keeps an overlay)"
+    return "warn", f"{runtime} runs with {shown}: snapshots keep /workspace but miss root filesystem writes"
+
+
 def pool_capacity(pools: Sequence[Mapping[str, Any]] | None) -> int:
     """How many networks ``default-address-pools`` can hand out (Docker's defaults when unset)."""
     entries = [(str(p.get("base")), int(p.get("size", 0))) for p in pools] if pools else list(DOCKER_DEFAULT_POOLS)

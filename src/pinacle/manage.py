@@ -44,6 +44,7 @@ from pinacle.lifecycle import (
     ports_in_range,
     snapshot_archive,
     snapshot_spec_data,
+    snapshot_visibility,
     spec_from_data,
     with_pod_metadata,
 )
@@ -319,6 +320,10 @@ def _doctor_host(
     except HostError as exc:
         daemon, pools = {}, None
         checks.append(_check("daemon.json", "fail", str(exc), "fix the JSON, then reload dockerd"))
+    if visibility := snapshot_visibility(daemon, runtime):
+        state, message = visibility
+        fix = "" if state == "ok" else "keep host data runsc_rootfs_overlay false (the default), re-run the host deploy"
+        checks.append(_check("snapshots", state, message, fix))
     capacity = pool_capacity(pools)
     usage = session.fact(host, NetworkUsage)
     used = usage.get("bridge", 0)

@@ -22,6 +22,7 @@ from pinacle.lifecycle import (
     ports_in_range,
     program_commands,
     snapshot_spec_data,
+    snapshot_visibility,
     spec_data_from_labels,
     spec_from_data,
     with_pod_metadata,
@@ -154,3 +155,22 @@ def test_snapshot_keeps_the_pod_file_except_its_fixed_host_port() -> None:
     restored = spec_from_data(snapshot_spec_data(rec, {}, []), slug="copy", image="pinacle-snapshot/demo:s1")
     assert restored.host_port is None
     assert restored.default_port == 3000 and restored.ports == CUSTOM_SPEC.ports and restored.env == {"FOO": "bar"}
+
+
+def test_snapshots_see_rootfs_writes_when_the_overlay_is_off() -> None:
+    daemon = {"runtimes": {"runsc": {"path": "/usr/bin/runsc", "runtimeArgs": ["--network=host", "--overlay2=none"]}}}
+    assert snapshot_visibility(daemon, "runsc") == (
+        "ok",
+        "runsc runs with --overlay2=none: snapshots see root filesystem writes",
+    )
+
+
+@pytest.mark.parametrize("args", [[], ["--overlay2=root:self"], ["--overlay2=none", "--overlay2=root:memory"]])
+def test_snapshots_miss_rootfs_writes_with_the_overlay_on(args: list[str]) -> None:
+    daemon = {"runtimes": {"runsc": {"path": "/usr/local/bin/runsc", "runtimeArgs": args}}}
+    level_, message = snapshot_visibility(daemon, "runsc") or ("", "")
+    assert level_ == "warn" and "miss root filesystem writes" in message
+
+
+def test_snapshot_visibility_is_unknown_for_a_runtime_not_in_daemon_json() -> None:
+    assert snapshot_visibility({}, "runsc") is None

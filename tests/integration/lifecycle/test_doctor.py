@@ -10,7 +10,7 @@ from conftest import run
 
 pytestmark = pytest.mark.integration
 
-HOST_CHECKS = ("docker", "runtime", "address-pools", "ports", "base-image")
+HOST_CHECKS = ("docker", "runtime", "snapshots", "address-pools", "ports", "base-image")
 
 
 def _checks(*args: str) -> tuple[int, dict[str, dict[str, Any]]]:
