@@ -29,8 +29,8 @@ from pinacle.plan import (
     LABEL_DOMAIN,
     LABEL_NAME,
     LABEL_POD,
-    LABEL_PORT,
     LABEL_ROUTES,
+    ContainerRecord,
     DeploySettings,
     PodPlan,
     healthy,
@@ -51,47 +51,6 @@ SNAPSHOT_NAME_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,62}$"
 
 # Docker's built-in pools when daemon.json sets none: 172.17-31.0.0/16 and 192.168.0.0/16 in /20s.
 DOCKER_DEFAULT_POOLS: tuple[tuple[str, int], ...] = (("172.17.0.0/12", 16), ("192.168.0.0/16", 20))
-
-
-@dataclass(frozen=True)
-class ContainerRecord:
-    """One pod container as ``docker inspect`` describes it (``facts.lifecycle.PodContainers``)."""
-
-    name: str
-    id: str
-    status: str  # created, running, paused, restarting, removing, exited, dead
-    exit_code: int
-    restart_count: int
-    started_at: str
-    created: str
-    image: str
-    runtime: str
-    labels: Mapping[str, str] = field(default_factory=dict)
-    cpus: float = 0.0
-    memory_mb: int = 0
-    env: tuple[str, ...] = ()
-    # The resolved pod file from the pod's pod.json, when it could be read (see with_pod_metadata).
-    spec_data: Mapping[str, Any] | None = None
-
-    @property
-    def slug(self) -> str:
-        return self.labels.get(LABEL_POD, "")
-
-    @property
-    def host_port(self) -> int | None:
-        raw = self.labels.get(LABEL_PORT, "")
-        return int(raw) if raw.isdigit() else None
-
-    @property
-    def running(self) -> bool:
-        return self.status == "running"
-
-    @property
-    def state(self) -> str:
-        """``running``, ``stopped`` (exit 0 or stopped by hand), ``exited (N)``, ``dead``, ..."""
-        if self.status == "exited":
-            return "stopped" if self.exit_code in (0, 143) else f"exited ({self.exit_code})"
-        return self.status
 
 
 def parse_routes(raw: str) -> list[tuple[str, int]]:

@@ -33,7 +33,6 @@ from pinacle.host import (
 )
 from pinacle.lifecycle import (
     LABEL_SNAPSHOT_SPEC,
-    ContainerRecord,
     SnapshotRecord,
     check_snapshot_name,
     default_snapshot_name,
@@ -48,7 +47,7 @@ from pinacle.lifecycle import (
     spec_from_data,
     with_pod_metadata,
 )
-from pinacle.plan import DeploySettings, container_name, healthy, plan_pod
+from pinacle.plan import ContainerRecord, DeploySettings, container_name, healthy, plan_pod
 
 Step = Callable[[str], None]
 

@@ -13,6 +13,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from pinacle.catalog import get_service
 from pinacle.errors import SpecError
@@ -314,19 +315,51 @@ def plan_pod(spec: PodSpec, settings: DeploySettings) -> PodPlan:
 
 
 @dataclass(frozen=True)
-class ObservedContainer:
+class ContainerRecord:
+    """One pod container as ``docker inspect`` describes it (facts ``PodContainer``/``PodContainers``).
+
+    The planner reads its labels and state; day-2 commands read the rest.
+    """
+
+    name: str
     id: str
-    running: bool
-    labels: Mapping[str, str]
+    status: str  # created, running, paused, restarting, removing, exited, dead
+    exit_code: int = 0
+    restart_count: int = 0
+    started_at: str = ""
+    created: str = ""
+    image: str = ""
+    runtime: str = ""
+    labels: Mapping[str, str] = field(default_factory=dict)
+    cpus: float = 0.0
+    memory_mb: int = 0
+    env: tuple[str, ...] = ()
+    # The resolved pod file from the pod's pod.json, when it could be read (see with_pod_metadata).
+    spec_data: Mapping[str, Any] | None = None
+
+    @property
+    def slug(self) -> str:
+        return self.labels.get(LABEL_POD, "")
+
+    @property
+    def host_port(self) -> int | None:
+        raw = self.labels.get(LABEL_PORT, "")
+        return int(raw) if raw.isdigit() else None
 
     @property
     def spec_hash(self) -> str | None:
         return self.labels.get(LABEL_SPEC_HASH)
 
     @property
-    def host_port(self) -> int | None:
-        raw = self.labels.get(LABEL_PORT)
-        return int(raw) if raw and raw.isdigit() else None
+    def running(self) -> bool:
+        return self.status == "running"
+
+    @property
+    def state(self) -> str:
+        """``running``, ``stopped`` (exit 0 or stopped by hand), ``exited (N)``, ``dead``, ..."""
+        if self.status == "exited":
+            return "stopped" if self.exit_code in (0, 143) else f"exited ({self.exit_code})"
+        return self.status
 
 
 @dataclass(frozen=True)
@@ -335,7 +368,7 @@ class ObservedPod:
 
     network: bool = False
     volume: bool = False
-    container: ObservedContainer | None = None
+    container: ContainerRecord | None = None
     image_id: str | None = None
     router_sha: str | None = None
     metadata_sha: str | None = None

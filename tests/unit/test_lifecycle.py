@@ -10,7 +10,6 @@ import pytest
 
 from pinacle.errors import SpecError
 from pinacle.lifecycle import (
-    ContainerRecord,
     age,
     check_snapshot_name,
     human_age,
@@ -27,7 +26,7 @@ from pinacle.lifecycle import (
     spec_from_data,
     with_pod_metadata,
 )
-from pinacle.plan import DeploySettings, plan_pod
+from pinacle.plan import ContainerRecord, DeploySettings, plan_pod
 from pinacle.spec import PodSpec
 
 LABELS = {

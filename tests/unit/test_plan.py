@@ -19,8 +19,8 @@ from pinacle.plan import (
     LABEL_SPEC_FIELDS,
     Action,
     Change,
+    ContainerRecord,
     DeploySettings,
-    ObservedContainer,
     ObservedPod,
     PodPlan,
     ServiceProgram,
@@ -58,7 +58,7 @@ def in_sync(plan: PodPlan, running: bool = True) -> ObservedPod:
     return ObservedPod(
         network=True,
         volume=True,
-        container=ObservedContainer("c0ffee", running, labels),
+        container=ContainerRecord("pinacle-demo", "c0ffee", "running" if running else "exited", labels=labels),
         image_id=IMAGE_ID,
         router_sha=plan.router_sha,
         metadata_sha=sha256(plan.metadata),

@@ -4,46 +4,18 @@ from __future__ import annotations
 
 import json
 import shlex
-from typing import Any
 
 from pyinfra.api import FactBase
 
+from pinacle.facts.pod import CONTAINER_FORMAT, parse_container
 from pinacle.lifecycle import (
     LABEL_SNAPSHOT_NAME,
     LABEL_SNAPSHOT_OF,
     SNAPSHOT_REPOSITORY,
-    ContainerRecord,
     SnapshotRecord,
     program_commands,
 )
-from pinacle.plan import LABEL_POD, SUPERVISOR_DIR
-
-_CONTAINER_FORMAT = (
-    '{"name":{{json .Name}},"id":{{json .Id}},"status":{{json .State.Status}},'
-    '"exit_code":{{.State.ExitCode}},"restart_count":{{.RestartCount}},'
-    '"started_at":{{json .State.StartedAt}},"created":{{json .Created}},'
-    '"image":{{json .Config.Image}},"runtime":{{json .HostConfig.Runtime}},'
-    '"labels":{{json .Config.Labels}},"nano_cpus":{{.HostConfig.NanoCpus}},'
-    '"memory":{{.HostConfig.Memory}},"env":{{json .Config.Env}}}'
-)
-
-
-def _container(raw: dict[str, Any]) -> ContainerRecord:
-    return ContainerRecord(
-        name=str(raw.get("name", "")).lstrip("/"),
-        id=str(raw.get("id", "")),
-        status=str(raw.get("status", "")),
-        exit_code=int(raw.get("exit_code") or 0),
-        restart_count=int(raw.get("restart_count") or 0),
-        started_at=str(raw.get("started_at", "")),
-        created=str(raw.get("created", "")),
-        image=str(raw.get("image", "")),
-        runtime=str(raw.get("runtime", "")),
-        labels=dict(raw.get("labels") or {}),
-        cpus=int(raw.get("nano_cpus") or 0) / 1e9,
-        memory_mb=int(raw.get("memory") or 0) // (1024 * 1024),
-        env=tuple(raw.get("env") or ()),
-    )
+from pinacle.plan import LABEL_POD, SUPERVISOR_DIR, ContainerRecord
 
 
 class PodContainers(FactBase[list[ContainerRecord]]):
@@ -53,14 +25,14 @@ class PodContainers(FactBase[list[ContainerRecord]]):
         label = shlex.quote(f"{LABEL_POD}={slug}" if slug else LABEL_POD)
         return (
             f"docker ps -aq --filter label={label} | xargs -r docker inspect --type container "
-            f"--format {shlex.quote(_CONTAINER_FORMAT)} 2>/dev/null; true"
+            f"--format {shlex.quote(CONTAINER_FORMAT)} 2>/dev/null; true"
         )
 
     def process(self, output: list[str]) -> list[ContainerRecord]:
         records = []
         for line in output:
             if line.startswith("{"):
-                record = _container(json.loads(line))
+                record = parse_container(line)
                 if record.slug:  # helpers started from snapshot images carry an empty label
                     records.append(record)
         return sorted(records, key=lambda r: r.slug)

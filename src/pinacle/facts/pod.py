@@ -6,28 +6,53 @@ import json
 import re
 import shlex
 from collections.abc import Mapping
+from typing import Any
 
 from pyinfra.api import FactBase
 
-from pinacle.plan import LABEL_POD, LABEL_PORT, POD_METADATA_PATH, ObservedContainer
+from pinacle.plan import LABEL_POD, LABEL_PORT, POD_METADATA_PATH, ContainerRecord
+
+# One JSON object per container: what the planner and every day-2 command read of it.
+CONTAINER_FORMAT = (
+    '{"name":{{json .Name}},"id":{{json .Id}},"status":{{json .State.Status}},'
+    '"exit_code":{{.State.ExitCode}},"restart_count":{{.RestartCount}},'
+    '"started_at":{{json .State.StartedAt}},"created":{{json .Created}},'
+    '"image":{{json .Config.Image}},"runtime":{{json .HostConfig.Runtime}},'
+    '"labels":{{json .Config.Labels}},"nano_cpus":{{.HostConfig.NanoCpus}},'
+    '"memory":{{.HostConfig.Memory}},"env":{{json .Config.Env}}}'
+)
 
 
-class PodContainer(FactBase[ObservedContainer | None]):
+def parse_container(line: str) -> ContainerRecord:
+    """A :data:`CONTAINER_FORMAT` line as a record."""
+    raw: dict[str, Any] = json.loads(line)
+    return ContainerRecord(
+        name=str(raw.get("name", "")).lstrip("/"),
+        id=str(raw.get("id", "")),
+        status=str(raw.get("status", "")),
+        exit_code=int(raw.get("exit_code") or 0),
+        restart_count=int(raw.get("restart_count") or 0),
+        started_at=str(raw.get("started_at", "")),
+        created=str(raw.get("created", "")),
+        image=str(raw.get("image", "")),
+        runtime=str(raw.get("runtime", "")),
+        labels=dict(raw.get("labels") or {}),
+        cpus=int(raw.get("nano_cpus") or 0) / 1e9,
+        memory_mb=int(raw.get("memory") or 0) // (1024 * 1024),
+        env=tuple(raw.get("env") or ()),
+    )
+
+
+class PodContainer(FactBase[ContainerRecord | None]):
     """The pod's container (by name), with its state and labels; None when absent."""
 
     def command(self, container: str) -> str:
-        return (
-            "docker inspect --type container --format "
-            "'{{.Id}}|{{.State.Running}}|{{json .Config.Labels}}' "
-            f"{shlex.quote(container)} 2>/dev/null || echo absent"
-        )
+        fmt = shlex.quote(CONTAINER_FORMAT)
+        return f"docker inspect --type container --format {fmt} {shlex.quote(container)} 2>/dev/null || echo absent"
 
-    def process(self, output: list[str]) -> ObservedContainer | None:
+    def process(self, output: list[str]) -> ContainerRecord | None:
         line = output[-1] if output else "absent"
-        if line == "absent" or line.count("|") < 2:
-            return None
-        container_id, running, labels = line.split("|", 2)
-        return ObservedContainer(container_id, running == "true", json.loads(labels) or {})
+        return parse_container(line) if line.startswith("{") else None
 
 
 class DockerObjectExists(FactBase[bool]):

@@ -30,8 +30,8 @@ from pinacle.plan import (
     POD_METADATA_PATH,
     PORT_LOCK,
     ROUTER_CONFIG_PATH,
+    ContainerRecord,
     DeploySettings,
-    ObservedContainer,
     PodPlan,
     plan_pod,
     sha256,
@@ -63,7 +63,12 @@ CONF_SHAS = {p.conf_path: sha256(p.supervisor_conf()) for p in PLAN.programs}
 
 
 def container(spec_hash: str = HASH, running: bool = True, port: str = "30000") -> Any:
-    return ObservedContainer("c0ffee", running, {LABEL_SPEC_HASH: spec_hash, LABEL_PORT: port})
+    return ContainerRecord(
+        "pinacle-demo",
+        "c0ffee",
+        "running" if running else "exited",
+        labels={LABEL_SPEC_HASH: spec_hash, LABEL_PORT: port},
+    )
 
 
 def container_facts(observed: object, image_id: str | None = IMAGE_ID) -> dict[Any, Any]:
