@@ -47,7 +47,8 @@ FIELD_NAMES = {
 }
 
 ROUTER_CONFIG_PATH = "/etc/pinacle/router/pod.conf"
-# The pod's current routes and services, written with the router: labels are fixed at creation.
+# The deployed pod's routes, services and resolved pod file, written last by each deploy; labels
+# are fixed when the container is created, this file follows live changes.
 POD_METADATA_PATH = "/etc/pinacle/pod.json"
 SUPERVISOR_DIR = "/etc/pinacle/supervisor"
 WORKSPACE = "/workspace"
@@ -214,7 +215,7 @@ class PodPlan:
     port_range: tuple[int, int]
     # The resolved pod file; written into pod.json so day-2 commands (start's health checks,
     # snapshots) rebuild exactly this pod instead of guessing it back from labels.
-    spec: PodSpec | None = field(default=None, compare=False)
+    spec: PodSpec = field(compare=False)
 
     @property
     def labels(self) -> dict[str, str]:
@@ -236,7 +237,7 @@ class PodPlan:
                     "main_port": self.main_port,
                     "routes": [{"name": r.name, "port": r.port, "health_path": r.health_path} for r in self.routes],
                     "services": [p.name for p in self.programs],
-                    "spec": self.spec.model_dump(mode="json") if self.spec else None,
+                    "spec": self.spec.model_dump(mode="json"),
                 },
                 indent=2,
                 sort_keys=True,
