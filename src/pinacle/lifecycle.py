@@ -272,7 +272,6 @@ def snapshot_spec_data(
     record: ContainerRecord,
     commands: Mapping[str, str],
     image_env: Sequence[str],
-    main_port: int | None = None,
 ) -> dict[str, Any]:
     """The pod file a snapshot restores to.
 
@@ -292,8 +291,6 @@ def snapshot_spec_data(
             env[key] = value
     if env:
         data["env"] = env
-    if main_port is not None:
-        data["default_port"] = main_port
     return data
 
 
