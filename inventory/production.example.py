@@ -12,7 +12,10 @@ groups (pyinfra ignores them).
 # Shared by every pod host. (The pods' domain is not host data: pinacle-deploy reads it from
 # PINACLE_DOMAIN, e.g. `PINACLE_DOMAIN=pinacle.dev pinacle-deploy -i inventory/production.py pod.yaml`.)
 _POD_HOST_DATA = {
-    # The official, checksum-verified gVisor release (the production default).
+    # The official, checksum-verified gVisor release (the production default). Debian hosts that
+    # cannot download it can take Debian trixie's runsc through apt instead ("debian-trixie": an
+    # apt source for trixie pinned to runsc alone, signature-checked with the Debian archive
+    # keyring); not "distro" on bookworm, whose runsc breaks coreutils' ls/stat in pods.
     "runsc_source": "release",
     # Log in as an unprivileged user and become root with sudo.
     "_sudo": True,

@@ -7,7 +7,8 @@ The deploy (``pinacle.deploys.host``) reads facts and hands them to these functi
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -27,8 +28,25 @@ DOCKER_PIDFILE = "/var/run/docker.pid"
 CONTAINERD_SOCKET = "/run/containerd/containerd.sock"
 LOG_DIR = "/var/log/pinacle"
 
-# A tiny image (a static busybox) that exists only to prove the runtime can start a container.
-PROBE_IMAGE = "pinacle/probe:1"
+# A tiny image that exists only to prove the runtime works: a static busybox (sh, dmesg), the host's
+# GNU coreutils ``ls`` with the shared libraries it loads, and a plain directory (/probe) without
+# symlinks for it to list. Busybox's ls does not call statx the way coreutils does, and an old runsc
+# that rejects statx flags breaks every coreutils ls/stat in pods. Bump the tag when the contents
+# change: hosts that have the old tag then build the new probe.
+PROBE_IMAGE = "pinacle/probe:2"
+PROBE_DIR = "/probe"
+# Where a GNU coreutils ls may live (usr-merged Debian, Alpine with the coreutils package, others).
+COREUTILS_LS_CANDIDATES = ("/usr/bin/ls", "/bin/ls")
+
+# runsc_source = "debian-trixie": an apt source for one Debian suite, pinned so that only runsc
+# comes from it. Signed-By bookworm's debian-archive-keyring (2023.3+deb12u2 and later carry
+# trixie's archive keys), so apt checks the suite's signatures like any other Debian source.
+DEBIAN_ARCHIVE_KEYRING = "/usr/share/keyrings/debian-archive-keyring.gpg"
+DEFAULT_DEBIAN_MIRROR = "http://deb.debian.org/debian"
+# The first debian-archive-keyring in bookworm with trixie's archive keys.
+DEBIAN_KEYRING_WITH_TRIXIE = "2023.3+deb12u2"
+APT_SOURCES_DIR = "/etc/apt/sources.list.d"
+APT_PREFERENCES_DIR = "/etc/apt/preferences.d"
 
 # gVisor's release directory names its architectures the way ``uname -m`` does.
 RELEASE_ARCHES = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "aarch64", "arm64": "aarch64"}
@@ -54,6 +72,52 @@ RELOADABLE_DAEMON_KEYS = frozenset(
 
 InitName = Literal["systemd", "openrc", "none"]
 PackageManagerName = Literal["apt", "apk"]
+RunscSourceName = Literal["release", "distro", "debian-trixie"]
+
+
+@dataclass(frozen=True)
+class RunscSource:
+    """Where one ``runsc_source`` value takes runsc from, and which hosts can use it."""
+
+    name: RunscSourceName
+    path: str  # the binary daemon.json registers
+    package_managers: tuple[PackageManagerName, ...]
+    unsupported: str  # why another host cannot use it, and what to use instead
+    package: str | None = None  # installed with the host's package manager
+    debian_suite: str | None = None  # an extra Debian suite, pinned for ``package`` alone
+
+
+_DEBIAN_SUITE_UNSUPPORTED = (
+    "runsc_source='{source}' installs runsc from Debian's archive with apt, and this host uses "
+    "{manager}: use runsc_source='release' (the official, checksum-verified release)"
+)
+
+RUNSC_SOURCES: Mapping[str, RunscSource] = {
+    "release": RunscSource(
+        name="release",
+        path=RELEASE_RUNSC_PATH,
+        package_managers=("apt", "apk"),
+        unsupported="",
+    ),
+    "distro": RunscSource(
+        name="distro",
+        path=DISTRO_RUNSC_PATH,
+        package_managers=("apt",),
+        unsupported="{manager} hosts have no runsc package: use runsc_source='release'",
+        package="runsc",
+    ),
+    "debian-trixie": RunscSource(
+        name="debian-trixie",
+        path=DISTRO_RUNSC_PATH,
+        package_managers=("apt",),
+        unsupported=_DEBIAN_SUITE_UNSUPPORTED.replace("{source}", "debian-trixie"),
+        package="runsc",
+        debian_suite="trixie",
+    ),
+}
+
+# Every suite some source pins: a host on another source gets pinacle's files for these removed.
+PINNED_DEBIAN_SUITES = tuple(sorted({s.debian_suite for s in RUNSC_SOURCES.values() if s.debian_suite}))
 
 
 class AddressPool(BaseModel):
@@ -67,14 +131,27 @@ class HostSettings(BaseModel):
     """Host data the deploy understands, with the defaults production hosts get.
 
     Set any of these as pyinfra host or group data (``runsc_source = "distro"`` in an inventory).
+
+    ``runsc_source`` (see ``RUNSC_SOURCES``):
+
+    * ``release``: the official gVisor release ``runsc_version``, checked against its published
+      SHA-512, in /usr/local/bin (the production default; apt and apk hosts);
+    * ``distro``: the distro's own ``runsc`` package (Debian/Ubuntu; bookworm's 0.0~20221219 breaks
+      coreutils ``ls``/``stat`` in pods);
+    * ``debian-trixie``: Debian trixie's ``runsc`` package on a Debian host (bookworm), from an apt
+      source for trixie pinned so that runsc alone comes from it, signature-checked by apt with
+      the debian-archive-keyring. For hosts that cannot download the release. The mirror is the
+      one the host's own sources use unless ``runsc_debian_mirror`` says otherwise.
     """
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    runsc_source: Literal["release", "distro"] = "release"
+    runsc_source: RunscSourceName = "release"
     runsc_version: str = Field(default=DEFAULT_RUNSC_VERSION, pattern=r"^\d{8}(\.\d+)?$")
     runsc_runtime_name: str = Field(default="runsc", pattern=r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
     runsc_runtime_args: tuple[str, ...] = ()
+    # runsc_source = "debian-trixie" only; None: the mirror the host's own Debian sources use.
+    runsc_debian_mirror: str | None = Field(default=None, pattern=r"^https?://[^\s]+$")
     # Newer runsc releases keep root filesystem writes in a sandbox-internal overlay that
     # `docker commit` cannot see (gVisor issue 11559), so snapshots would silently lose installed
     # services. Off by default (`--overlay2=none`): rootfs writes then reach Docker's own layer.
@@ -92,8 +169,12 @@ class HostSettings(BaseModel):
         return value
 
     @property
+    def source(self) -> RunscSource:
+        return RUNSC_SOURCES[self.runsc_source]
+
+    @property
     def runsc_path(self) -> str:
-        return RELEASE_RUNSC_PATH if self.runsc_source == "release" else DISTRO_RUNSC_PATH
+        return self.source.path
 
     @property
     def runtime_args(self) -> tuple[str, ...]:
@@ -138,7 +219,6 @@ class PackageManager:
 
     name: PackageManagerName
     docker_packages: tuple[str, ...]
-    runsc_package: str | None
     busybox_static: str  # the path of a statically linked busybox once installed
 
 
@@ -152,9 +232,9 @@ PACKAGE_MANAGERS: Mapping[str, PackageManager] = {
             "curl",
             "ca-certificates",
             "busybox-static",
+            "coreutils",  # the probe's ls (essential on Debian: already there)
             "debootstrap",  # builds the pod base image with no registry (docker/build-base-image.sh)
         ),
-        runsc_package="runsc",
         busybox_static="/bin/busybox",
     ),
     "apk": PackageManager(
@@ -166,8 +246,8 @@ PACKAGE_MANAGERS: Mapping[str, PackageManager] = {
             "curl",
             "ca-certificates",
             "busybox-static",
+            "coreutils",  # the probe's ls: GNU's, which calls statx as pod images' ls does
         ),
-        runsc_package=None,  # Alpine ships no runsc: use the official release
         busybox_static="/bin/busybox.static",
     ),
 }
@@ -177,6 +257,85 @@ def package_manager(name: str | None) -> PackageManager:
     if name is None or name not in PACKAGE_MANAGERS:
         raise HostError("pinacle provisions Debian/Ubuntu (apt) and Alpine (apk) hosts; found no apt-get or apk")
     return PACKAGE_MANAGERS[name]
+
+
+def runsc_source(settings: HostSettings, manager: PackageManager) -> RunscSource:
+    """The runsc source the host data asks for, or a HostError naming one this host can use."""
+    source = settings.source
+    if manager.name not in source.package_managers:
+        raise HostError(source.unsupported.format(manager=manager.name))
+    return source
+
+
+def require_debian(package_manager_name: str | None, distro_id: str | None, suite: str) -> None:
+    """A pinned Debian suite needs apt on Debian itself (Ubuntu and others mix badly with it)."""
+    source = f"debian-{suite}"
+    if package_manager_name != "apt":
+        manager = package_manager_name or "no known package manager"
+        raise HostError(_DEBIAN_SUITE_UNSUPPORTED.format(source=source, manager=manager))
+    if distro_id != "debian":
+        raise HostError(
+            f"runsc_source={source!r} takes runsc from Debian's archive and is for Debian hosts; "
+            f"this host is {distro_id or 'unknown'}: use runsc_source='release' (or 'distro')"
+        )
+
+
+def pinned_suite_paths(suite: str) -> tuple[str, str]:
+    """The apt source and preferences files pinacle owns for one pinned Debian suite."""
+    return f"{APT_SOURCES_DIR}/pinacle-{suite}.sources", f"{APT_PREFERENCES_DIR}/pinacle-{suite}"
+
+
+def pinned_suite_source(mirror: str, suite: str) -> str:
+    """A deb822 source for ``suite``, checked against the Debian archive keyring."""
+    return (
+        f"# Managed by pinacle's host deploy (host data runsc_source): runsc from Debian {suite}.\n"
+        f"# Pinned in {APT_PREFERENCES_DIR}/pinacle-{suite} so that nothing else comes from it.\n"
+        "Types: deb\n"
+        f"URIs: {mirror}\n"
+        f"Suites: {suite}\n"
+        "Components: main\n"
+        f"Signed-By: {DEBIAN_ARCHIVE_KEYRING}\n"
+    )
+
+
+def pinned_suite_preferences(package: str, suite: str) -> str:
+    """apt pins: nothing from ``suite`` unless asked for by name, except ``package``, which follows it."""
+    return (
+        f"# Managed by pinacle's host deploy (host data runsc_source).\n"
+        f"# Priority 1: no package comes from {suite} on its own.\n"
+        "Package: *\n"
+        f"Pin: release n={suite}\n"
+        "Pin-Priority: 1\n"
+        "\n"
+        f"# Priority 990: {package} is installed and upgraded from {suite}.\n"
+        f"Package: {package}\n"
+        f"Pin: release n={suite}\n"
+        "Pin-Priority: 990\n"
+    )
+
+
+def debian_mirror(repos: Iterable[tuple[str, str]], codename: str | None) -> str:
+    """The archive the host's own sources use for its release (``(url, suite)`` pairs), else deb.debian.org."""
+    for url, suite in repos:
+        if codename and suite == codename and url.startswith(("http://", "https://")):
+            return url.rstrip("/")
+    return DEFAULT_DEBIAN_MIRROR
+
+
+def installed_from_suite(policy: Mapping[str, Any], suite: str) -> bool:
+    """True when the installed version is apt's candidate and comes from ``suite`` (``AptPolicy``)."""
+    installed = policy.get("installed")
+    origins = dict(policy.get("origins") or {}).get(installed, ())
+    return (
+        installed is not None
+        and installed == policy.get("candidate")
+        and any(o.startswith(f"{suite}/") for o in origins)
+    )
+
+
+def suite_listed(policy: Mapping[str, Any], suite: str) -> bool:
+    """True when apt's lists know ``suite`` for the package (apt-get update has fetched it)."""
+    return any(o.startswith(f"{suite}/") for origins in dict(policy.get("origins") or {}).values() for o in origins)
 
 
 def desired_daemon_config(current: Mapping[str, Any], settings: HostSettings) -> dict[str, Any]:
@@ -221,8 +380,33 @@ def reload_suffices(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
     return changed_daemon_keys(old, new) <= RELOADABLE_DAEMON_KEYS
 
 
+# coreutils' ls under a runsc that rejects its statx flags (Debian bookworm's 0.0~20221219):
+# "/bin/ls: cannot access '/probe': Invalid argument".
+_STATX_FAILURE = re.compile(r"\bls: .*Invalid argument")
+
+
+# Most telling first: coreutils' ls failing, then Docker's or runsc's own errors.
+_PROBE_ERRORS = (re.compile(r"\bls: "), re.compile(r"error|cannot|failed|invalid", re.IGNORECASE))
+
+
+def probe_failure_line(output: str) -> str:
+    """The line of a failed probe's output that says what broke (the sandbox's boot log is noise)."""
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    for pattern in _PROBE_ERRORS:
+        if found := next((line for line in lines if pattern.search(line)), None):
+            return found
+    return lines[-1] if lines else "no output"
+
+
 def runtime_failure_hint(output: str, settings: HostSettings) -> str:
     """Turn a failed probe into what to do about it."""
+    if _STATX_FAILURE.search(output):
+        return (
+            "this runsc is too old: coreutils' ls fails with 'Invalid argument' in the sandbox (it "
+            "rejects a statx flag; Debian bookworm's runsc 0.0~20221219 does), so ls and stat break "
+            "in every pod. Use host data runsc_source='debian-trixie' (Debian hosts) or "
+            "runsc_source='release', then re-run the host deploy"
+        )
     if "cannot run with network enabled in root network namespace" in output:
         return (
             "this runsc cannot set up the container network on this kernel (Debian's runsc 20221219 "

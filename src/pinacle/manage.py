@@ -14,7 +14,7 @@ from typing import Any
 from pinacle import executor
 from pinacle.deploys import lifecycle as deploys
 from pinacle.errors import HostError, PinacleError, PodNotFound, SpecError, TargetError
-from pinacle.facts.host import DockerImageId, DockerServer, FileText, RuntimeProbe
+from pinacle.facts.host import DockerImageId, DockerServer, FileText, RunscVersion, RuntimeProbe
 from pinacle.facts.lifecycle import (
     ImageEnv,
     NetworkUsage,
@@ -29,6 +29,7 @@ from pinacle.host import (
     PROBE_IMAGE,
     HostSettings,
     parse_daemon_json,
+    probe_failure_line,
     runtime_failure_hint,
 )
 from pinacle.lifecycle import (
@@ -276,49 +277,15 @@ def _doctor_host(
         ]
     checks = [_check("docker", "ok", f"Docker {server['version']} is running")]
 
-    runtimes = list(server.get("runtimes") or [])
-    if runtime not in runtimes:
-        checks.append(
-            _check(
-                "runtime",
-                "fail",
-                f"Docker has no runtime {runtime!r} (it has: {', '.join(runtimes)})",
-                runtime_failure_hint("unknown or invalid runtime name", HostSettings()),
-            )
-        )
-    else:
-        probe_image = PROBE_IMAGE if session.fact(host, DockerImageId, image=PROBE_IMAGE) else None
-        if probe_image is None:
-            checks.append(
-                _check(
-                    "runtime",
-                    "warn",
-                    f"runtime {runtime} is registered; not probed ({PROBE_IMAGE} is missing)",
-                    "run the host deploy to build the probe image",
-                )
-            )
-        else:
-            probe = session.fact(host, RuntimeProbe, runtime=runtime, image=probe_image)
-            if probe["ok"]:
-                checks.append(_check("runtime", "ok", f"{runtime} starts gVisor sandboxes"))
-            else:
-                output = str(probe["output"])
-                last = output.strip().splitlines()[-1:] or [""]
-                checks.append(
-                    _check(
-                        "runtime",
-                        "fail",
-                        f"{runtime} failed to start a container: {last[0]}",
-                        runtime_failure_hint(output, HostSettings()),
-                    )
-                )
-
     try:
         daemon = parse_daemon_json(session.fact(host, FileText, path=DAEMON_JSON_PATH))
-        pools = daemon.get("default-address-pools")
+        daemon_error = None
     except HostError as exc:
-        daemon, pools = {}, None
-        checks.append(_check("daemon.json", "fail", str(exc), "fix the JSON, then reload dockerd"))
+        daemon, daemon_error = {}, exc
+    checks.append(_runtime_check(session, host, runtime, list(server.get("runtimes") or []), daemon))
+    if daemon_error is not None:
+        checks.append(_check("daemon.json", "fail", str(daemon_error), "fix the JSON, then reload dockerd"))
+    pools = daemon.get("default-address-pools")
     if visibility := snapshot_visibility(daemon, runtime):
         state, message = visibility
         fix = "" if state == "ok" else "keep host data runsc_rootfs_overlay false (the default), re-run the host deploy"
@@ -368,6 +335,41 @@ def _doctor_host(
     for record in _host_pods(session, host):
         checks.append(_pod_check(host, record))
     return checks
+
+
+def _runtime_check(
+    session: executor.Session, host: Any, runtime: str, runtimes: list[str], daemon: dict[str, Any]
+) -> dict[str, str]:
+    """Is ``runtime`` registered, does it start a gVisor sandbox, does coreutils' ls work in it."""
+    if runtime not in runtimes:
+        return _check(
+            "runtime",
+            "fail",
+            f"Docker has no runtime {runtime!r} (it has: {', '.join(runtimes)})",
+            runtime_failure_hint("unknown or invalid runtime name", HostSettings()),
+        )
+    registered = daemon.get("runtimes")
+    entry = registered.get(runtime) if isinstance(registered, dict) else None
+    path = entry.get("path") if isinstance(entry, dict) else None
+    version = session.fact(host, RunscVersion, path=path) if isinstance(path, str) else None
+    binary = f"runsc {version or 'version unknown'}" + (f", {path}" if isinstance(path, str) else "")
+    if not session.fact(host, DockerImageId, image=PROBE_IMAGE):
+        return _check(
+            "runtime",
+            "warn",
+            f"runtime {runtime} ({binary}) is registered; not probed ({PROBE_IMAGE} is missing)",
+            "run the host deploy to build the probe image",
+        )
+    probe = session.fact(host, RuntimeProbe, runtime=runtime, image=PROBE_IMAGE)
+    if probe["ok"]:
+        return _check("runtime", "ok", f"{runtime} ({binary}) starts gVisor sandboxes; coreutils' ls works in them")
+    output = str(probe["output"])
+    return _check(
+        "runtime",
+        "fail",
+        f"{runtime} ({binary}) failed the probe container: {probe_failure_line(output)}",
+        runtime_failure_hint(output, HostSettings()),
+    )
 
 
 def _pod_check(host: Any, record: ContainerRecord) -> dict[str, str]:

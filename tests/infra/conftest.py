@@ -9,6 +9,8 @@ import os
 
 import pytest
 
+from pinacle.host import PROBE_IMAGE
+
 
 @pytest.fixture(scope="session")
 def runtime_name() -> str:
@@ -17,4 +19,4 @@ def runtime_name() -> str:
 
 @pytest.fixture(scope="session")
 def probe_image() -> str:
-    return os.environ.get("PINACLE_PROBE_IMAGE", "pinacle/probe:1")
+    return os.environ.get("PINACLE_PROBE_IMAGE", PROBE_IMAGE)

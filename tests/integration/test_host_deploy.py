@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from tests.integration.conftest import REPO, docker
 
+from pinacle.host import PROBE_IMAGE
+
 pytestmark = pytest.mark.integration
 DAEMON_JSON = Path("/etc/docker/daemon.json")
 
@@ -37,12 +39,22 @@ def test_second_run_reports_no_changes() -> None:
     assert changed == 0, output
 
 
+def test_runsc_comes_from_the_pinned_trixie_source() -> None:
+    # inventory/local.py: runsc_source = "debian-trixie" (bookworm's runsc breaks coreutils' ls).
+    provision()
+    version = subprocess.run(["runsc", "--version"], capture_output=True, text=True, check=True).stdout
+    assert version.startswith("runsc version 0.0~2024"), version
+    assert "Suites: trixie" in Path("/etc/apt/sources.list.d/pinacle-trixie.sources").read_text()
+    listing = docker("run", "--rm", "--runtime=runsc", PROBE_IMAGE, "/bin/ls", "-lan", "/probe")
+    assert " file" in listing
+
+
 def test_operator_keys_survive_and_a_reload_spares_running_containers() -> None:
     before = json.loads(DAEMON_JSON.read_text())
     edited = {**before, "debug": False}
     edited.pop("live-restore", None)  # pinacle's key: the deploy must put it back
     DAEMON_JSON.write_text(json.dumps(edited, indent=2))
-    container = docker("run", "-d", "--runtime=runsc", "pinacle/probe:1", "/bin/busybox", "sleep", "300")
+    container = docker("run", "-d", "--runtime=runsc", PROBE_IMAGE, "/bin/busybox", "sleep", "300")
     try:
         changed, output = provision()
         assert changed == 1, output

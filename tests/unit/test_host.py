@@ -8,18 +8,32 @@ import pytest
 
 from pinacle.errors import HostError
 from pinacle.host import (
+    DEBIAN_ARCHIVE_KEYRING,
+    DEFAULT_DEBIAN_MIRROR,
     DEFAULT_RUNSC_VERSION,
     DISTRO_RUNSC_PATH,
+    PACKAGE_MANAGERS,
+    PINNED_DEBIAN_SUITES,
     RELEASE_RUNSC_PATH,
+    RUNSC_SOURCES,
     AddressPool,
     HostSettings,
+    debian_mirror,
     desired_daemon_config,
     host_settings,
+    installed_from_suite,
     parse_daemon_json,
+    pinned_suite_paths,
+    pinned_suite_preferences,
+    pinned_suite_source,
+    probe_failure_line,
     release_url,
     release_version_string,
     reload_suffices,
+    require_debian,
+    runsc_source,
     runtime_failure_hint,
+    suite_listed,
 )
 
 DEFAULTS = HostSettings()
@@ -45,6 +59,28 @@ def test_release_source_runs_the_binary_it_installs() -> None:
 
 def test_distro_source_runs_the_packaged_binary() -> None:
     assert host_settings({"runsc_source": "distro"}).runsc_path == DISTRO_RUNSC_PATH
+
+
+def test_debian_trixie_source_runs_the_packaged_binary() -> None:
+    settings = host_settings({"runsc_source": "debian-trixie"})
+    assert settings.runsc_path == DISTRO_RUNSC_PATH
+    assert settings.source.debian_suite == "trixie"
+    assert settings.source.package == "runsc"
+
+
+def test_debian_mirror_host_data_must_be_an_http_url() -> None:
+    assert host_settings({"runsc_debian_mirror": "https://m.example/debian"}).runsc_debian_mirror
+    with pytest.raises(HostError, match="runsc_debian_mirror"):
+        host_settings({"runsc_debian_mirror": "deb.debian.org debian"})
+
+
+def test_every_runsc_source_is_a_host_data_value() -> None:
+    for name in RUNSC_SOURCES:
+        assert host_settings({"runsc_source": name}).source.name == name
+
+
+def test_only_debian_trixie_pins_a_suite() -> None:
+    assert PINNED_DEBIAN_SUITES == ("trixie",)
 
 
 def test_unrelated_and_none_host_data_is_ignored() -> None:
@@ -85,6 +121,124 @@ def test_invalid_host_data_error_names_every_bad_key() -> None:
         host_settings({"runsc_source": "x", "runsc_version": "y"})
     assert "runsc_source" in str(caught.value)
     assert "runsc_version" in str(caught.value)
+
+
+# --- runsc sources per host -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("source", ["release", "distro", "debian-trixie"])
+def test_apt_hosts_take_every_runsc_source(source: str) -> None:
+    settings = HostSettings(runsc_source=source)  # type: ignore[arg-type]
+    assert runsc_source(settings, PACKAGE_MANAGERS["apt"]).name == source
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("distro", r"apk hosts have no runsc package: use runsc_source='release'"),
+        (
+            "debian-trixie",
+            r"'debian-trixie' installs runsc from Debian's archive with apt.*"
+            r"apk: use runsc_source='release'",
+        ),
+    ],
+)
+def test_apk_hosts_are_told_to_use_the_release(source: str, message: str) -> None:
+    with pytest.raises(HostError, match=message):
+        runsc_source(HostSettings(runsc_source=source), PACKAGE_MANAGERS["apk"])  # type: ignore[arg-type]
+
+
+def test_apk_hosts_take_the_release() -> None:
+    assert runsc_source(HostSettings(), PACKAGE_MANAGERS["apk"]).name == "release"
+
+
+def test_a_pinned_debian_suite_needs_debian() -> None:
+    require_debian("apt", "debian", "trixie")
+    with pytest.raises(HostError, match=r"for Debian hosts; this host is ubuntu: use runsc_source='release'"):
+        require_debian("apt", "ubuntu", "trixie")
+    with pytest.raises(HostError, match=r"uses no known package manager"):
+        require_debian(None, None, "trixie")
+
+
+# --- the pinned Debian suite ---------------------------------------------------------------------
+
+
+def test_pinned_suite_files_are_pinacles_own() -> None:
+    assert pinned_suite_paths("trixie") == (
+        "/etc/apt/sources.list.d/pinacle-trixie.sources",
+        "/etc/apt/preferences.d/pinacle-trixie",
+    )
+
+
+def test_pinned_suite_source_is_signature_checked_deb822() -> None:
+    text = pinned_suite_source("http://deb.debian.org/debian", "trixie")
+    fields = dict(line.split(": ", 1) for line in text.splitlines() if not line.startswith("#"))
+    assert fields == {
+        "Types": "deb",
+        "URIs": "http://deb.debian.org/debian",
+        "Suites": "trixie",
+        "Components": "main",
+        "Signed-By": DEBIAN_ARCHIVE_KEYRING,
+    }
+
+
+def test_pinned_suite_preferences_let_only_the_package_follow_the_suite() -> None:
+    stanzas = [
+        dict(line.split(": ", 1) for line in stanza.splitlines() if not line.startswith("#"))
+        for stanza in pinned_suite_preferences("runsc", "trixie").split("\n\n")
+    ]
+    assert stanzas == [
+        {"Package": "*", "Pin": "release n=trixie", "Pin-Priority": "1"},
+        {"Package": "runsc", "Pin": "release n=trixie", "Pin-Priority": "990"},
+    ]
+
+
+def test_debian_mirror_follows_the_hosts_release_source() -> None:
+    repos = [
+        ("http://security.debian.org/debian-security", "bookworm-security"),
+        ("https://ftp.de.debian.org/debian/", "bookworm"),
+        ("http://deb.debian.org/debian", "bookworm-updates"),
+    ]
+    assert debian_mirror(repos, "bookworm") == "https://ftp.de.debian.org/debian"
+
+
+@pytest.mark.parametrize(
+    ("repos", "codename"),
+    [
+        ([], "bookworm"),
+        ([("cdrom:[Debian 12]/", "bookworm")], "bookworm"),
+        ([("http://deb.debian.org/debian", "bookworm")], None),
+    ],
+)
+def test_debian_mirror_falls_back_to_deb_debian_org(repos: list[tuple[str, str]], codename: str | None) -> None:
+    assert debian_mirror(repos, codename) == DEFAULT_DEBIAN_MIRROR
+
+
+TRIXIE, BOOKWORM = "0.0~20240729.0-4+b7", "0.0~20221219.0-2+b3"
+ORIGINS = {TRIXIE: ["trixie/main"], BOOKWORM: ["bookworm/main"]}
+
+
+def test_runsc_installed_from_trixie_is_in_place() -> None:
+    policy = {"installed": TRIXIE, "candidate": TRIXIE, "origins": ORIGINS}
+    assert installed_from_suite(policy, "trixie")
+    assert suite_listed(policy, "trixie")
+
+
+@pytest.mark.parametrize(
+    "policy",
+    [
+        {"installed": BOOKWORM, "candidate": TRIXIE, "origins": ORIGINS},
+        {"installed": None, "candidate": TRIXIE, "origins": ORIGINS},
+        {"installed": BOOKWORM, "candidate": BOOKWORM, "origins": {BOOKWORM: ["bookworm/main"]}},
+        {"installed": None, "candidate": None, "origins": {}},
+    ],
+)
+def test_runsc_not_from_trixie_is_not_in_place(policy: dict[str, Any]) -> None:
+    assert not installed_from_suite(policy, "trixie")
+
+
+def test_a_suite_apt_has_not_fetched_is_not_listed() -> None:
+    assert not suite_listed({"origins": {BOOKWORM: ["bookworm/main"]}}, "trixie")
 
 
 # --- release naming ------------------------------------------------------------------------------
@@ -250,6 +404,33 @@ def test_unknown_runtime_error_names_the_runtime_and_the_reload() -> None:
     hint = runtime_failure_hint(output, HostSettings(runsc_runtime_name="gvisor"))
     assert "'gvisor'" in hint
     assert "kill -HUP" in hint
+
+
+def test_coreutils_ls_invalid_argument_says_runsc_is_too_old() -> None:
+    # Captured under Debian bookworm's runsc 0.0~20221219 with the probe image.
+    output = "/bin/ls: cannot access '/probe': Invalid argument\n[    3.624820] Ready!"
+    hint = runtime_failure_hint(output, DEFAULTS)
+    assert "runsc is too old" in hint
+    assert "runsc_source='debian-trixie'" in hint
+    assert "runsc_source='release'" in hint
+
+
+def test_other_invalid_arguments_are_not_taken_for_the_statx_bug() -> None:
+    assert "too old" not in runtime_failure_hint('docker: invalid argument "--memory"', DEFAULTS)
+
+
+def test_probe_failure_line_prefers_ls_over_the_boot_log() -> None:
+    output = "[    0.0] Starting gVisor...\n/bin/ls: cannot access '/probe': Invalid argument\n[    3.6] Ready!\n"
+    assert probe_failure_line(output) == "/bin/ls: cannot access '/probe': Invalid argument"
+
+
+def test_probe_failure_line_finds_dockers_error() -> None:
+    output = "docker: Error response from daemon: unknown or invalid runtime name: gvisor.\nSee 'docker run --help'."
+    assert probe_failure_line(output).startswith("docker: Error response")
+
+
+def test_probe_failure_line_without_output() -> None:
+    assert probe_failure_line("") == "no output"
 
 
 def test_unrecognised_failure_points_at_the_logs() -> None:

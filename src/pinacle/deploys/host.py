@@ -7,9 +7,8 @@ from pyinfra.api import deploy
 from pyinfra.facts.server import Arch
 from pyinfra.operations import apk, apt
 
-from pinacle.errors import HostError
 from pinacle.facts.host import HostPackageManager, InitSystem
-from pinacle.host import HostSettings, host_settings, package_manager
+from pinacle.host import HostSettings, host_settings, package_manager, runsc_source
 from pinacle.operations import host as host_ops
 
 HOST_DATA_DEFAULTS = {name: field.default for name, field in HostSettings.model_fields.items()}
@@ -20,19 +19,29 @@ def provision_host() -> None:
     """
     Install Docker, containerd and runsc, register the gVisor runtime and prove it runs a container.
 
-    Host data (all optional, see ``pinacle.host.HostSettings``): ``runsc_source`` (``release`` or
-    ``distro``), ``runsc_version``, ``runsc_runtime_name``, ``runsc_runtime_args``,
-    ``runsc_rootfs_overlay``, ``docker_address_pools``, ``docker_live_restore``.
+    Host data (all optional, see ``pinacle.host.HostSettings``): ``runsc_source``, ``runsc_version``,
+    ``runsc_runtime_name``, ``runsc_runtime_args``, ``runsc_debian_mirror``, ``runsc_rootfs_overlay``,
+    ``docker_address_pools``, ``docker_live_restore``.
+
+    ``runsc_source`` picks where runsc comes from:
+
+    * ``release`` (default): the official gVisor release, SHA-512-checked, in /usr/local/bin;
+    * ``distro``: the distro's ``runsc`` package (apt hosts);
+    * ``debian-trixie``: Debian trixie's ``runsc`` package on a Debian (bookworm) host, through an
+      apt source for trixie pinned to runsc alone and checked against the Debian archive keyring.
+      Hosts on apk, or not on Debian, are refused with the source to use instead.
+
+    The last step starts a container under the runtime and runs coreutils' ``ls`` in it; a runsc
+    that breaks it (or does not start at all) fails the deploy with the fix.
     """
     settings = host_settings(host.data.dict())
     packages = package_manager(host.get_fact(HostPackageManager))
+    source = runsc_source(settings, packages)
     init = host.get_fact(InitSystem)
 
     wanted = list(packages.docker_packages)
-    if settings.runsc_source == "distro":
-        if packages.runsc_package is None:
-            raise HostError(f"{packages.name} hosts have no runsc package: use runsc_source='release'")
-        wanted.append(packages.runsc_package)
+    if source.package and source.debian_suite is None:
+        wanted.append(source.package)
 
     if packages.name == "apt":
         apt.packages(
@@ -45,7 +54,16 @@ def provision_host() -> None:
     else:
         apk.packages(name="Install Docker, containerd and tools", packages=wanted, update=True)
 
-    if settings.runsc_source == "release":
+    if source.debian_suite is not None and source.package is not None:
+        host_ops.runsc_debian_suite(
+            name=f"Install {source.package} from Debian {source.debian_suite} (pinned apt source)",
+            suite=source.debian_suite,
+            package=source.package,
+            mirror=settings.runsc_debian_mirror,
+        )
+    elif packages.name == "apt":
+        host_ops.no_pinned_debian_suites(name="Remove pinacle's pinned Debian suites (not used)")
+    if source.name == "release":
         host_ops.runsc_release(
             name=f"Install runsc {settings.runsc_version} (verified release)",
             version=settings.runsc_version,
@@ -54,4 +72,7 @@ def provision_host() -> None:
     host_ops.docker_daemon_config(name="Register the gVisor runtime in daemon.json", settings=settings, init=init)
     host_ops.daemons_running(name=f"Start containerd and Docker ({init} init)", init=init)
     host_ops.probe_image(name="Import the runtime probe image", busybox=packages.busybox_static)
-    host_ops.gvisor_runtime_works(name=f"Check a container runs under {settings.runsc_runtime_name}", settings=settings)
+    host_ops.gvisor_runtime_works(
+        name=f"Check a container runs under {settings.runsc_runtime_name} (and coreutils' ls in it)",
+        settings=settings,
+    )

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import shlex
 
 from pyinfra.api import FactBase
+
+from pinacle.host import PROBE_DIR
 
 
 class InitSystem(FactBase[str]):
@@ -74,6 +77,41 @@ class RunscVersion(FactBase[str | None]):
         return None
 
 
+# apt-cache policy: "  Installed: 0.0~20240729.0-4+b7", " *** 0.0~20240729.0-4+b7 990",
+# "        990 http://deb.debian.org/debian trixie/main amd64 Packages".
+_POLICY_FIELD = re.compile(r"^\s*(Installed|Candidate): (\S+)$")
+_POLICY_VERSION = re.compile(r"^\s*(?:\*\*\* )?(\S+) -?\d+$")
+_POLICY_ORIGIN = re.compile(r"^\s*-?\d+ \S+ (\S+/\S+) \S+ Packages$")
+
+
+class AptPolicy(FactBase[dict[str, object]]):
+    """What ``apt-cache policy`` says of a package: installed and candidate versions, and the
+    ``suite/component`` each version is listed in (``{"origins": {"0.0~20240729.0-4+b7":
+    ["trixie/main"]}}``). Versions are None when absent; all empty without apt.
+    """
+
+    def command(self, package: str) -> str:
+        return f"LC_ALL=C apt-cache policy {shlex.quote(package)} 2>/dev/null; true"
+
+    def process(self, output: list[str]) -> dict[str, object]:
+        fields: dict[str, str | None] = {"installed": None, "candidate": None}
+        origins: dict[str, list[str]] = {}
+        version: str | None = None
+        for line in output:
+            if field := _POLICY_FIELD.match(line):
+                fields[field[1].lower()] = None if field[2] == "(none)" else field[2]
+            elif listed := _POLICY_VERSION.match(line):
+                version = listed[1]
+                origins.setdefault(version, [])
+            elif (origin := _POLICY_ORIGIN.match(line)) and version is not None:
+                origins[version].append(origin[1])
+        return {**fields, "origins": origins}
+
+    @staticmethod
+    def default() -> dict[str, object]:
+        return {"installed": None, "candidate": None, "origins": {}}
+
+
 class RunningProcesses(FactBase[set[str]]):
     """Which of the given daemons have a running process (``pidof``, busybox and procps alike)."""
 
@@ -123,15 +161,18 @@ class DockerImageId(FactBase[str | None]):
 
 
 class RuntimeProbe(FactBase[dict[str, object]]):
-    """Start a throwaway container under a runtime and report what kernel answered.
+    """Start a throwaway container under a runtime: which kernel answers, and does coreutils' ls work.
 
-    A fact, not an operation: proving the runtime works changes nothing on the host.
+    The probe image (``pinacle.host.PROBE_IMAGE``) holds busybox and GNU coreutils' ``ls``; ``ls -lan``
+    of its plain ``/probe`` directory fails with "Invalid argument" under a runsc that rejects
+    statx flags. A fact, not an operation: proving the runtime works changes nothing on the host.
     """
 
-    def command(self, runtime: str, image: str) -> str:
+    def command(self, runtime: str, image: str, directory: str = PROBE_DIR) -> str:
+        inside = f"/bin/busybox dmesg && /bin/ls -lan {shlex.quote(directory)}"
         return (
             f"out=$(docker run --rm --runtime={shlex.quote(runtime)} {shlex.quote(image)} "
-            '/bin/busybox dmesg 2>&1); rc=$?; echo "rc=$rc"; printf \'%s\\n\' "$out"; true'
+            f'/bin/sh -c {shlex.quote(inside)} 2>&1); rc=$?; echo "rc=$rc"; printf \'%s\\n\' "$out"; true'
         )
 
     def process(self, output: list[str]) -> dict[str, object]:

@@ -2,38 +2,55 @@
 
 from __future__ import annotations
 
+import hashlib
 import shlex
 from collections.abc import Generator
 
 from pyinfra import host
 from pyinfra.api import operation
+from pyinfra.facts.apt import AptSources, noninteractive_apt
+from pyinfra.facts.server import LinuxDistribution
 from pyinfra.operations import openrc, systemd
 
 from pinacle.facts.host import (
+    AptPolicy,
     DockerImageId,
     DockerServer,
     FileSha512,
     FileText,
+    HostPackageManager,
     RunningProcesses,
     RunscVersion,
     RuntimeProbe,
 )
 from pinacle.host import (
     CONTAINERD_SOCKET,
+    COREUTILS_LS_CANDIDATES,
     DAEMON_JSON_PATH,
+    DEBIAN_KEYRING_WITH_TRIXIE,
     DOCKER_PIDFILE,
     LOG_DIR,
+    PINNED_DEBIAN_SUITES,
+    PROBE_DIR,
     PROBE_IMAGE,
     RELEASE_RUNSC_PATH,
     RUNSC_CHECKSUM_RECORD,
     HostSettings,
+    debian_mirror,
     desired_daemon_config,
+    installed_from_suite,
     parse_daemon_json,
+    pinned_suite_paths,
+    pinned_suite_preferences,
+    pinned_suite_source,
+    probe_failure_line,
     release_url,
     release_version_string,
     reload_suffices,
     render_daemon_json,
+    require_debian,
     runtime_failure_hint,
+    suite_listed,
 )
 from pinacle.operations._shell import fail, wait_until, write_file_command
 
@@ -96,6 +113,94 @@ def runsc_release(version: str, machine: str) -> Generator[str, None, None]:
         yield RELOAD_DOCKERD
 
 
+APT_UPDATE = noninteractive_apt("update")
+
+
+def _sha512(text: str) -> str:
+    return hashlib.sha512(text.encode()).hexdigest()
+
+
+@operation()
+def runsc_debian_suite(suite: str, package: str = "runsc", mirror: str | None = None) -> Generator[str, None, None]:
+    """
+    Install ``package`` (runsc) from another Debian suite, pinned so that nothing else follows it.
+
+    + suite: the Debian suite runsc comes from, e.g. ``trixie``
+    + package: the package taken from it
+    + mirror: the archive URI; default: the one the host's own sources use for its release
+
+    Writes a deb822 source for the suite (``Signed-By`` the Debian archive keyring, so apt checks its
+    signatures) and apt preferences: priority 1 for every package of the suite, 990 for ``package``.
+    ``apt-get update`` runs only when these files change or apt's lists do not know the suite yet.
+    On a host whose own release is ``suite`` no extra source is needed, and pinacle's files go.
+
+    **Example:**
+
+    .. code:: python
+
+        runsc_debian_suite(name="Install runsc from Debian trixie", suite="trixie")
+    """
+    distro = host.get_fact(LinuxDistribution) or {}
+    meta = distro.get("release_meta") or {}
+    require_debian(host.get_fact(HostPackageManager), meta.get("ID"), suite)
+    codename = meta.get("VERSION_CODENAME") or meta.get("CODENAME")
+    source_path, preferences_path = pinned_suite_paths(suite)
+    wanted: dict[str, str | None] = {source_path: None, preferences_path: None}
+    if codename != suite:
+        if mirror is None:
+            repos = host.get_fact(AptSources) or []
+            mirror = debian_mirror(((r["url"], r["distribution"]) for r in repos if r["type"] == "deb"), codename)
+        wanted = {
+            source_path: pinned_suite_source(mirror, suite),
+            preferences_path: pinned_suite_preferences(package, suite),
+        }
+
+    rewritten = False
+    for path, text in wanted.items():
+        current = host.get_fact(FileSha512, path=path)
+        if text is None and current is not None:
+            yield f"rm -f {shlex.quote(path)}"
+            rewritten = True
+        elif text is not None and current != _sha512(text):
+            yield write_file_command(path, text)
+            rewritten = True
+
+    policy = host.get_fact(AptPolicy, package=package)
+    refresh = rewritten or not suite_listed(policy, suite)
+    if refresh:
+        unsigned = fail(
+            f"apt-get update failed (see above). If it says NO_PUBKEY or 'is not signed' for {suite}, "
+            f"this host's debian-archive-keyring lacks {suite}'s keys: upgrade it "
+            f"(bookworm: {DEBIAN_KEYRING_WITH_TRIXIE} or later), or use runsc_source='release'"
+        )
+        yield f"{APT_UPDATE} || {{ {unsigned}; }}"
+    if refresh or not installed_from_suite(policy, suite):
+        yield noninteractive_apt(f"install --no-install-recommends {shlex.quote(package)}")
+        return
+    host.noop(f"{package} {policy['installed']} from Debian {suite} is installed (pinned)")
+
+
+@operation()
+def no_pinned_debian_suites() -> Generator[str, None, None]:
+    """
+    Remove the pinned Debian suites pinacle added for another ``runsc_source``.
+
+    A host moved from ``runsc_source='debian-trixie'`` to ``release`` or ``distro`` keeps no source
+    or pin of pinacle's; the runsc installed from the suite stays until apt replaces it.
+    """
+    stale = [
+        path
+        for suite in PINNED_DEBIAN_SUITES
+        for path in pinned_suite_paths(suite)
+        if host.get_fact(FileSha512, path=path) is not None
+    ]
+    if not stale:
+        host.noop("no pinned Debian suite of pinacle's is configured")
+        return
+    yield "rm -f " + " ".join(shlex.quote(path) for path in stale)
+    yield APT_UPDATE
+
+
 @operation()
 def docker_daemon_config(settings: HostSettings, init: str) -> Generator[str, None, None]:
     """
@@ -145,18 +250,29 @@ def daemons_running(init: str) -> Generator[object, None, None]:
 @operation()
 def probe_image(busybox: str) -> Generator[str, None, None]:
     """
-    Import a one-binary image (static busybox) used to prove the runtime starts containers.
+    Import the probe image that proves the runtime starts containers and runs coreutils' ls.
 
     + busybox: path of a statically linked busybox on the host
 
-    No registry is needed, so the probe works on air-gapped hosts too.
+    The image holds that busybox (``/bin/sh``, ``dmesg``), the host's GNU coreutils ``ls`` with the
+    shared libraries ``ldd`` names, at the same paths, and a plain directory for it to list. No
+    registry is needed, so the probe works on air-gapped hosts too.
     """
     if host.get_fact(DockerImageId, image=PROBE_IMAGE) is not None:
         host.noop(f"{PROBE_IMAGE} exists")
         return
+    candidates = " ".join(shlex.quote(c) for c in COREUTILS_LS_CANDIDATES)
+    no_ls = fail(f"found no GNU coreutils ls ({', '.join(COREUTILS_LS_CANDIDATES)}); install coreutils")
+    probe_dir = shlex.quote(PROBE_DIR.lstrip("/"))
     yield (
         'set -e; tmp=$(mktemp -d); trap \'rm -rf "$tmp"\' EXIT; mkdir "$tmp/bin"; '
         f'cp {shlex.quote(busybox)} "$tmp/bin/busybox"; ln -s busybox "$tmp/bin/sh"; '
+        f'ls_bin=; for c in {candidates}; do if "$c" --version 2>/dev/null | grep -q "GNU coreutils"; '
+        "then ls_bin=$c; break; fi; done; "
+        f'[ -n "$ls_bin" ] || {{ {no_ls}; }}; cp -L "$ls_bin" "$tmp/bin/ls"; '
+        'for lib in $(ldd "$ls_bin" | grep -o "/[^ ]*"); do '
+        'mkdir -p "$tmp$(dirname "$lib")"; cp -L "$lib" "$tmp$lib"; done; '
+        f'mkdir "$tmp/{probe_dir}"; echo pinacle > "$tmp/{probe_dir}/file"; '
         f'tar -C "$tmp" -c . | docker import -c \'CMD ["/bin/sh"]\' - {PROBE_IMAGE} >/dev/null'
     )
 
@@ -164,20 +280,23 @@ def probe_image(busybox: str) -> Generator[str, None, None]:
 @operation()
 def gvisor_runtime_works(settings: HostSettings) -> Generator[str, None, None]:
     """
-    Prove a container really runs under the gVisor runtime, or fail naming the fix.
+    Prove a container really runs under the gVisor runtime and coreutils' ls works in it, or fail
+    naming the fix.
 
-    + settings: the validated host settings (the runtime name)
+    + settings: the validated host settings (the runtime name, the runsc binary)
 
-    Reads a fact only: a working runtime is a no-op, a broken one fails the deploy.
+    Reads facts only: a working runtime is a no-op, a broken one fails the deploy.
     """
     if not host.state.is_executing:
         return  # nothing is installed yet while the deploy is being planned
-    probe = host.get_fact(RuntimeProbe, runtime=settings.runsc_runtime_name, image=PROBE_IMAGE)
+    name = settings.runsc_runtime_name
+    version = host.get_fact(RunscVersion, path=settings.runsc_path) or "version unknown"
+    probe = host.get_fact(RuntimeProbe, runtime=name, image=PROBE_IMAGE)
     if probe["ok"]:
-        host.noop(f"a container runs under {settings.runsc_runtime_name} (gVisor kernel)")
+        host.noop(f"a container runs under {name} (gVisor kernel, runsc {version}) and coreutils' ls works")
         return
     output = str(probe["output"])
     yield fail(
-        f"a container did not start under {settings.runsc_runtime_name}: "
-        f"{output.strip()[-400:]}\nfix: {runtime_failure_hint(output, settings)}"
+        f"the probe container failed under {name} (runsc {version}, {settings.runsc_path}): "
+        f"{probe_failure_line(output)}\n{output.strip()[-400:]}\nfix: {runtime_failure_hint(output, settings)}"
     )

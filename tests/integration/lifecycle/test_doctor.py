@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -31,6 +32,9 @@ def test_doctor_passes_its_host_checks_here() -> None:
         assert checks[name]["status"] == "ok", checks[name]
     # Pods of other tests running concurrently may be mid-rollout: only the host checks are
     # asserted here; exit code and "ok" agree (checked in _checks).
+    runtime = checks["runtime"]["message"]
+    assert re.search(r"\(runsc \S*\d{8}\S*, /\S+/runsc\)", runtime), runtime
+    assert "coreutils' ls works" in runtime
 
 
 def test_doctor_finds_a_missing_base_image() -> None:

@@ -3,29 +3,37 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
+import shutil
 import subprocess
+import tarfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
+from pyinfra.facts.apt import AptSources
 from pyinfra.facts.openrc import OpenrcEnabled, OpenrcStatus
+from pyinfra.facts.server import LinuxDistribution
 from pyinfra.facts.systemd import SystemdEnabled, SystemdStatus
 
 from pinacle.errors import HostError
 from pinacle.facts.host import (
+    AptPolicy,
     DockerImageId,
     DockerServer,
     FileSha512,
     FileText,
+    HostPackageManager,
     RunningProcesses,
     RunscVersion,
     RuntimeProbe,
 )
 from pinacle.host import (
     DAEMON_JSON_PATH,
+    DISTRO_RUNSC_PATH,
     DOCKER_PIDFILE,
     LOG_DIR,
     PROBE_IMAGE,
@@ -33,6 +41,9 @@ from pinacle.host import (
     RUNSC_CHECKSUM_RECORD,
     HostSettings,
     desired_daemon_config,
+    pinned_suite_paths,
+    pinned_suite_preferences,
+    pinned_suite_source,
     render_daemon_json,
 )
 from pinacle.operations import host as ops
@@ -144,6 +155,275 @@ def test_runsc_checksum_mismatch_aborts_before_the_install(run_operation: Any) -
 def test_runsc_install_command_is_valid_shell(run_operation: Any) -> None:
     result = run_operation(ops.runsc_release, runsc_facts(None, None, None), version="20250715.0", machine="x86_64")
     assert_valid_shell(result.commands[0])
+
+
+# --- runsc_debian_suite / no_pinned_debian_suites -------------------------------------------------
+
+TRIXIE_RUNSC = "0.0~20240729.0-4+b7"
+BOOKWORM_RUNSC = "0.0~20221219.0-2+b3"
+MIRROR = "http://deb.debian.org/debian"
+SOURCE_PATH, PIN_PATH = pinned_suite_paths("trixie")
+SOURCE_TEXT = pinned_suite_source(MIRROR, "trixie")
+PIN_TEXT = pinned_suite_preferences("runsc", "trixie")
+APT_UPDATE = "DEBIAN_FRONTEND=noninteractive apt-get -y"
+APT_INSTALL = (
+    'DEBIAN_FRONTEND=noninteractive apt-get -y -o Dpkg::Options::="--force-confdef" '
+    '-o Dpkg::Options::="--force-confold" install --no-install-recommends runsc'
+)
+UPDATE = [APT_UPDATE, " update || { echo 'pinacle: apt-get update failed", "debian-archive-keyring", "exit 1; }"]
+
+
+def distro(distro_id: str, codename: str) -> dict[str, Any]:
+    return {"name": distro_id, "release_meta": {"ID": distro_id, "VERSION_CODENAME": codename}}
+
+
+def repo(url: str, suite: str, kind: str = "deb") -> dict[str, Any]:
+    return {"type": kind, "url": url, "distribution": suite, "components": ["main"], "options": {}}
+
+
+BOOKWORM = distro("debian", "bookworm")
+BOOKWORM_SOURCES = [
+    repo("http://deb.debian.org/debian-security", "bookworm-security"),
+    repo(MIRROR, "bookworm"),
+    repo(MIRROR, "bookworm-updates"),
+]
+# apt-cache policy runsc, as AptPolicy parses it.
+FROM_TRIXIE = {
+    "installed": TRIXIE_RUNSC,
+    "candidate": TRIXIE_RUNSC,
+    "origins": {TRIXIE_RUNSC: ["trixie/main"], BOOKWORM_RUNSC: ["bookworm/main"]},
+}
+BOOKWORM_ONLY = {
+    "installed": BOOKWORM_RUNSC,
+    "candidate": BOOKWORM_RUNSC,
+    "origins": {BOOKWORM_RUNSC: ["bookworm/main"]},
+}
+BOOKWORM_INSTALLED = {**FROM_TRIXIE, "installed": BOOKWORM_RUNSC}
+NOT_INSTALLED = {**FROM_TRIXIE, "installed": None}
+
+
+def sha(text: str) -> str:
+    return hashlib.sha512(text.encode()).hexdigest()
+
+
+def suite_facts(
+    source: str | None = SOURCE_TEXT,
+    pin: str | None = PIN_TEXT,
+    policy: Mapping[str, Any] = FROM_TRIXIE,
+    manager: str | None = "apt",
+    host_distro: Mapping[str, Any] = BOOKWORM,
+    sources: list[dict[str, Any]] | None = None,
+) -> dict[Any, Any]:
+    facts: dict[Any, Any] = {
+        HostPackageManager: manager,
+        LinuxDistribution: host_distro,
+        (FileSha512, ("path", SOURCE_PATH)): None if source is None else sha(source),
+        (FileSha512, ("path", PIN_PATH)): None if pin is None else sha(pin),
+        (AptPolicy, ("package", "runsc")): policy,
+    }
+    if sources is not None:
+        facts[AptSources] = sources
+    return facts
+
+
+TRIXIE_ARGS = {"suite": "trixie", "package": "runsc"}
+# The lead's hand-made files: the same source and pins, without pinacle's comments.
+HAND_MADE_SOURCE = (
+    f"Types: deb\nURIs: {MIRROR}\nSuites: trixie\nComponents: main\n"
+    "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg\n"
+)
+HAND_MADE_PIN = (
+    "Package: *\nPin: release n=trixie\nPin-Priority: 1\n\nPackage: runsc\nPin: release n=trixie\nPin-Priority: 990\n"
+)
+
+DEBIAN_SUITE_CASES: list[Case] = [
+    {
+        "id": "pinned_source_in_place_and_runsc_from_trixie_is_a_noop",
+        "op": ops.runsc_debian_suite,
+        "args": TRIXIE_ARGS,
+        "facts": suite_facts(sources=BOOKWORM_SOURCES),
+        "noop": f"runsc {TRIXIE_RUNSC} from Debian trixie is installed (pinned)",
+    },
+    {
+        "id": "fresh_bookworm_host_gets_source_pins_update_and_install",
+        "op": ops.runsc_debian_suite,
+        "args": TRIXIE_ARGS,
+        "facts": suite_facts(source=None, pin=None, policy=BOOKWORM_ONLY, sources=BOOKWORM_SOURCES),
+        "contains": [
+            [write_file_command(SOURCE_PATH, SOURCE_TEXT)],
+            [write_file_command(PIN_PATH, PIN_TEXT)],
+            UPDATE,
+            [APT_INSTALL],
+        ],
+    },
+    {
+        "id": "hand_made_files_are_rewritten_then_apt_updates",
+        "op": ops.runsc_debian_suite,
+        "args": TRIXIE_ARGS,
+        "facts": suite_facts(source=HAND_MADE_SOURCE, pin=HAND_MADE_PIN, sources=BOOKWORM_SOURCES),
+        "contains": [
+            [write_file_command(SOURCE_PATH, SOURCE_TEXT)],
+            [write_file_command(PIN_PATH, PIN_TEXT)],
+            UPDATE,
+            [APT_INSTALL],
+        ],
+    },
+    {
+        "id": "only_the_changed_file_is_rewritten",
+        "op": ops.runsc_debian_suite,
+        "args": TRIXIE_ARGS,
+        "facts": suite_facts(pin=HAND_MADE_PIN, sources=BOOKWORM_SOURCES),
+        "contains": [[write_file_command(PIN_PATH, PIN_TEXT)], UPDATE, [APT_INSTALL]],
+    },
+    {
+        "id": "files_in_place_but_lists_without_trixie_update_first",
+        "op": ops.runsc_debian_suite,
+        "args": TRIXIE_ARGS,
+        "facts": suite_facts(policy=BOOKWORM_ONLY, sources=BOOKWORM_SOURCES),
+        "contains": [UPDATE, [APT_INSTALL]],
+    },
+    {
+        "id": "bookworm_runsc_installed_is_upgraded_without_an_update",
+        "op": ops.runsc_debian_suite,
+        "args": TRIXIE_ARGS,
+        "facts": suite_facts(policy=BOOKWORM_INSTALLED, sources=BOOKWORM_SOURCES),
+        "commands": [APT_INSTALL],
+    },
+    {
+        "id": "runsc_not_installed_is_installed_without_an_update",
+        "op": ops.runsc_debian_suite,
+        "args": TRIXIE_ARGS,
+        "facts": suite_facts(policy=NOT_INSTALLED, sources=BOOKWORM_SOURCES),
+        "commands": [APT_INSTALL],
+    },
+    {
+        "id": "mirror_follows_the_hosts_own_bookworm_source",
+        "op": ops.runsc_debian_suite,
+        "args": TRIXIE_ARGS,
+        "facts": suite_facts(
+            source=None,
+            pin=PIN_TEXT,
+            sources=[repo("http://ftp.de.debian.org/debian/", "bookworm"), repo(MIRROR, "trixie", kind="deb-src")],
+        ),
+        "contains": [
+            [write_file_command(SOURCE_PATH, pinned_suite_source("http://ftp.de.debian.org/debian", "trixie"))],
+            UPDATE,
+            [APT_INSTALL],
+        ],
+    },
+    {
+        "id": "explicit_mirror_wins_and_the_hosts_sources_are_not_read",
+        "op": ops.runsc_debian_suite,
+        "args": {**TRIXIE_ARGS, "mirror": "https://mirror.example/debian"},
+        "facts": suite_facts(),  # no AptSources: reading it would fail the case
+        "contains": [
+            [write_file_command(SOURCE_PATH, pinned_suite_source("https://mirror.example/debian", "trixie"))],
+            UPDATE,
+            [APT_INSTALL],
+        ],
+    },
+    {
+        "id": "host_sources_without_its_release_fall_back_to_deb_debian_org",
+        "op": ops.runsc_debian_suite,
+        "args": TRIXIE_ARGS,
+        "facts": suite_facts(sources=[repo("http://security.debian.org/debian-security", "bookworm-security")]),
+        "noop": "from Debian trixie is installed",
+    },
+    {
+        "id": "trixie_host_needs_no_extra_source",
+        "op": ops.runsc_debian_suite,
+        "args": TRIXIE_ARGS,
+        "facts": suite_facts(source=None, pin=None, host_distro=distro("debian", "trixie")),
+        "noop": "from Debian trixie is installed",
+    },
+    {
+        "id": "trixie_host_drops_pinacles_files",
+        "op": ops.runsc_debian_suite,
+        "args": TRIXIE_ARGS,
+        "facts": suite_facts(host_distro=distro("debian", "trixie")),
+        "contains": [[f"rm -f {SOURCE_PATH}"], [f"rm -f {PIN_PATH}"], UPDATE, [APT_INSTALL]],
+    },
+    {
+        "id": "apk_host_is_refused_naming_the_release",
+        "op": ops.runsc_debian_suite,
+        "args": TRIXIE_ARGS,
+        "facts": suite_facts(manager="apk", host_distro=distro("alpine", "")),
+        "raises": (
+            HostError,
+            r"runsc_source='debian-trixie' installs runsc .* with apt.*apk: use runsc_source='release'",
+        ),
+    },
+    {
+        "id": "ubuntu_host_is_refused_naming_the_release",
+        "op": ops.runsc_debian_suite,
+        "args": TRIXIE_ARGS,
+        "facts": suite_facts(host_distro=distro("ubuntu", "noble")),
+        "raises": (HostError, r"for Debian hosts; this host is ubuntu: use runsc_source='release'"),
+    },
+]
+
+
+@pytest.mark.parametrize("case", DEBIAN_SUITE_CASES, ids=lambda c: c["id"])
+def test_runsc_debian_suite(case: Case, check_operation_case: CheckCase) -> None:
+    check_operation_case(case)
+
+
+def test_debian_suite_commands_are_valid_shell(run_operation: Any) -> None:
+    result = run_operation(ops.runsc_debian_suite, suite_facts(None, None, BOOKWORM_ONLY, sources=[]), **TRIXIE_ARGS)
+    for command in result.commands:
+        assert_valid_shell(command)
+
+
+def test_failed_apt_update_names_the_keyring(tmp_path: Path, run_operation: Any) -> None:
+    result = run_operation(ops.runsc_debian_suite, suite_facts(policy=BOOKWORM_ONLY, sources=[]), **TRIXIE_ARGS)
+    update = result.commands[0]
+    stub = tmp_path / "apt-get"
+    stub.write_text("#!/bin/sh\necho 'W: GPG error: NO_PUBKEY 762F67A0B2C39DE4' >&2\nexit 100\n")
+    stub.chmod(0o700)
+    shell = subprocess.run(
+        ["sh", "-c", update],
+        env={**os.environ, "PATH": f"{tmp_path}:{os.environ['PATH']}"},
+        capture_output=True,
+        text=True,
+    )
+    assert shell.returncode == 1
+    assert "NO_PUBKEY" in shell.stderr
+    assert "lacks trixie's keys: upgrade it (bookworm: 2023.3+deb12u2 or later)" in shell.stderr
+
+
+def no_pinned_facts(source: bool, pin: bool) -> dict[Any, Any]:
+    return {
+        (FileSha512, ("path", SOURCE_PATH)): sha(SOURCE_TEXT) if source else None,
+        (FileSha512, ("path", PIN_PATH)): sha(PIN_TEXT) if pin else None,
+    }
+
+
+NO_PINNED_CASES: list[Case] = [
+    {
+        "id": "no_pinacle_suite_files_is_a_noop",
+        "op": ops.no_pinned_debian_suites,
+        "facts": no_pinned_facts(False, False),
+        "noop": "no pinned Debian suite of pinacle's is configured",
+    },
+    {
+        "id": "stale_trixie_files_are_removed_and_apt_updates",
+        "op": ops.no_pinned_debian_suites,
+        "facts": no_pinned_facts(True, True),
+        "contains": [[f"rm -f {SOURCE_PATH} {PIN_PATH}"], [APT_UPDATE, "update"]],
+    },
+    {
+        "id": "a_lone_stale_pin_file_is_removed",
+        "op": ops.no_pinned_debian_suites,
+        "facts": no_pinned_facts(False, True),
+        "contains": [[f"rm -f {PIN_PATH}"], ["update"]],
+        "absent": [SOURCE_PATH],
+    },
+]
+
+
+@pytest.mark.parametrize("case", NO_PINNED_CASES, ids=lambda c: c["id"])
+def test_no_pinned_debian_suites(case: Case, check_operation_case: CheckCase) -> None:
+    check_operation_case(case)
 
 
 # --- docker_daemon_config ------------------------------------------------------------------------
@@ -382,7 +662,7 @@ PROBE_CASES: list[Case] = [
         "noop": f"{PROBE_IMAGE} exists",
     },
     {
-        "id": "absent_probe_image_is_imported_from_static_busybox",
+        "id": "absent_probe_image_is_imported_from_busybox_and_coreutils_ls",
         "op": ops.probe_image,
         "args": {"busybox": "/bin/busybox.static"},
         "facts": {(DockerImageId, ("image", PROBE_IMAGE)): None},
@@ -390,6 +670,10 @@ PROBE_CASES: list[Case] = [
             [
                 'cp /bin/busybox.static "$tmp/bin/busybox"',
                 'ln -s busybox "$tmp/bin/sh"',
+                'grep -q "GNU coreutils"',
+                'cp -L "$ls_bin" "$tmp/bin/ls"',
+                'ldd "$ls_bin"',
+                'echo pinacle > "$tmp/probe/file"',
                 f"docker import -c 'CMD [\"/bin/sh\"]' - {PROBE_IMAGE}",
             ]
         ],
@@ -397,9 +681,31 @@ PROBE_CASES: list[Case] = [
 ]
 
 
+def test_probe_image_tag_moved_past_the_busybox_only_probe() -> None:
+    assert PROBE_IMAGE != "pinacle/probe:1"  # hosts with the old probe build the new one
+
+
 @pytest.mark.parametrize("case", PROBE_CASES, ids=lambda c: c["id"])
 def test_probe_image(case: Case, check_operation_case: CheckCase) -> None:
     check_operation_case(case)
+
+
+@pytest.mark.skipif(not shutil.which("ldd") or not Path("/bin/busybox").exists(), reason="needs ldd and busybox")
+def test_probe_image_tarball_holds_coreutils_ls_and_its_libraries(tmp_path: Path, run_operation: Any) -> None:
+    """Run the real build with a stub ``docker`` that keeps the tarball it is given."""
+    result = run_operation(ops.probe_image, {DockerImageId: None}, busybox="/bin/busybox")
+    stub = tmp_path / "docker"
+    stub.write_text(f"#!/bin/sh\ncat > {tmp_path}/probe.tar\n")
+    stub.chmod(0o700)
+    env = {**os.environ, "PATH": f"{tmp_path}:{os.environ['PATH']}"}
+    shell = subprocess.run(["sh", "-c", result.commands[0]], env=env, capture_output=True, text=True)
+    assert shell.returncode == 0, shell.stderr
+    with tarfile.open(tmp_path / "probe.tar") as tar:
+        names = {name.removeprefix("./") for name in tar.getnames()}
+    assert {"bin/busybox", "bin/sh", "bin/ls", "probe/file"} <= names
+    libraries = subprocess.run(["ldd", "/bin/ls"], capture_output=True, text=True).stdout
+    for library in (word for word in libraries.split() if word.startswith("/")):
+        assert library.lstrip("/") in names
 
 
 def test_busybox_path_is_quoted(run_operation: Any) -> None:
@@ -415,28 +721,33 @@ NETWORK_ERROR = (
     "cannot run with network enabled in root network namespace: unknown."
 )
 
+# What the probe prints under Debian bookworm's runsc (captured on this machine).
+STATX_ERROR = "/bin/ls: cannot access '/probe': Invalid argument\n[    0.000000] Starting gVisor...\n[    3.62] Ready!"
+RELEASE_VERSION = (RunscVersion, ("path", RELEASE_RUNSC_PATH))
+
 GVISOR_CASES: list[Case] = [
     {
         "id": "container_under_gvisor_is_a_noop",
         "op": ops.gvisor_runtime_works,
         "args": {"settings": SETTINGS},
         "facts": {
+            RELEASE_VERSION: "release-20250715.0",
             (RuntimeProbe, ("runtime", "runsc"), ("image", PROBE_IMAGE)): {
                 "ok": True,
                 "rc": 0,
                 "output": "[    0.000000] Starting gVisor...",
-            }
+            },
         },
-        "noop": "a container runs under runsc (gVisor kernel)",
+        "noop": "a container runs under runsc (gVisor kernel, runsc release-20250715.0) and coreutils' ls works",
     },
     {
         "id": "failed_probe_fails_with_the_fix_hint",
         "op": ops.gvisor_runtime_works,
         "args": {"settings": SETTINGS},
-        "facts": {RuntimeProbe: {"ok": False, "rc": 125, "output": NETWORK_ERROR}},
+        "facts": {RELEASE_VERSION: None, RuntimeProbe: {"ok": False, "rc": 125, "output": NETWORK_ERROR}},
         "contains": [
             [
-                "echo 'pinacle: a container did not start under runsc: ",
+                "echo 'pinacle: the probe container failed under runsc (runsc version unknown, /usr/local/bin/runsc): ",
                 "root network namespace",
                 "fix: this runsc cannot set up the container network",
                 "runsc_runtime_args=[",
@@ -445,10 +756,30 @@ GVISOR_CASES: list[Case] = [
         ],
     },
     {
+        "id": "coreutils_ls_failing_with_invalid_argument_names_a_newer_runsc",
+        "op": ops.gvisor_runtime_works,
+        "args": {"settings": HostSettings(runsc_source="distro")},
+        "facts": {
+            (RunscVersion, ("path", DISTRO_RUNSC_PATH)): "0.0~20221219.0",
+            RuntimeProbe: {"ok": False, "rc": 2, "output": STATX_ERROR},
+        },
+        "contains": [
+            [
+                "failed under runsc (runsc 0.0~20221219.0, /usr/bin/runsc): /bin/ls: cannot access",
+                "fix: this runsc is too old",
+                "runsc_source='\"'\"'debian-trixie'\"'\"'",
+                "runsc_source='\"'\"'release'\"'\"'",
+            ]
+        ],
+    },
+    {
         "id": "probe_under_a_renamed_runtime_uses_that_name",
         "op": ops.gvisor_runtime_works,
         "args": {"settings": HostSettings(runsc_runtime_name="gvisor")},
-        "facts": {(RuntimeProbe, ("runtime", "gvisor")): {"ok": True, "rc": 0, "output": "gVisor"}},
+        "facts": {
+            RELEASE_VERSION: "release-20250715.0",
+            (RuntimeProbe, ("runtime", "gvisor")): {"ok": True, "rc": 0, "output": "gVisor"},
+        },
         "noop": "runs under gvisor",
     },
     {
@@ -468,7 +799,7 @@ def test_gvisor_runtime_works(case: Case, check_operation_case: CheckCase) -> No
 
 
 def test_runtime_failure_command_exits_non_zero(run_operation: Any) -> None:
-    facts = {RuntimeProbe: {"ok": False, "rc": 125, "output": NETWORK_ERROR + "\n'$(id)'"}}
+    facts = {RELEASE_VERSION: None, RuntimeProbe: {"ok": False, "rc": 125, "output": NETWORK_ERROR + "\n'$(id)'"}}
     result = run_operation(ops.gvisor_runtime_works, facts, settings=SETTINGS)
     shell = subprocess.run(["sh", "-c", result.commands[0]], capture_output=True, text=True)
     assert shell.returncode == 1
