@@ -1,9 +1,14 @@
 """The service catalog: what a pod can ask for by name in ``services:``.
 
-Each entry says how to install the service with each package manager a pod image may have,
-how to tell whether it is already installed, the foreground command the pod's supervisor runs,
-which port it listens on and where its health check points. It is a table, not code paths, so
-adding a service or a package manager is a data change (STYLE rule 3).
+Each entry says which port the service listens on inside the pod, the foreground command the
+pod's supervisor runs (as the pod's unprivileged user), and where its health check points. It is a
+table, not code paths, so adding a service is a data change (STYLE rule 3).
+
+Nothing is installed when a pod starts: a service's software is part of the pod image, and every
+image pinacle builds says which catalog services it carries in its ``pinacle.image.services`` label
+(see ``docker/``). A pod that lists a service its image lacks is refused before its container is
+created, with the name of an image that has it. Every entry here is started, and driven in a real
+browser through the pod's router, by the test suite.
 
 Every command here is a fixed string. Nothing a user writes in ``pod.yaml`` is ever spliced
 into them, so they need no quoting by the operations that run them.
@@ -12,35 +17,17 @@ into them, so they need no quoting by the operations that run them.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import MappingProxyType
 
 from pinacle.errors import SpecError
 
-PACKAGE_MANAGERS: tuple[str, ...] = ("apk", "apt")
-"""Package managers every catalog entry knows how to install with."""
+# ttyd's own client options: "Leave site?" prompts would block closing a tab for nothing, since a
+# terminal's shell keeps running in the pod whether or not a browser shows it.
+IMAGE_SERVICES_LABEL = "pinacle.image.services"
+"""Image label: the comma-separated catalog services a pod image carries."""
 
-_APT_INSTALL = "apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends"
-_NODE_APK = "apk add --no-cache nodejs npm"
-_NODE_APT = f"{_APT_INSTALL} nodejs npm"
-
-
-def _web_terminal_start(port: int, command: str) -> str:
-    """Prefer the base image's ``pinacle-webterm``; fall back to ``ttyd`` (Alpine images).
-
-    Debian bookworm does not package ttyd, so the pinacle base image ships its own small
-    websockets terminal. The choice is made at start time inside the pod, where the facts are.
-    """
-    webterm = f"pinacle-webterm --port {port}"
-    if command != "bash":
-        webterm += f" --command {command}"
-    return (
-        "sh -c 'if command -v pinacle-webterm >/dev/null 2>&1; "
-        f"then exec {webterm}; else exec ttyd -p {port} -W {command}; fi'"
-    )
-
-
-_HAS_WEB_TERMINAL = "(command -v pinacle-webterm >/dev/null 2>&1 || command -v ttyd >/dev/null 2>&1)"
+_TTYD = "ttyd --interface 127.0.0.1 --writable --client-option disableLeaveAlert=true"
 
 
 @dataclass(frozen=True)
@@ -49,111 +36,52 @@ class ServiceDefinition:
 
     + name: the catalog key users write in ``services:``
     + port: the port it listens on inside the pod (routed by the pod's Nginx)
-    + description: one line for ``pinacle`` listings
-    + install: package manager (``apk``/``apt``) -> shell snippet that installs it
-    + installed_check: shell test, exit status 0 when the service is already installed
+    + description: one line for listings and the README
     + start: the foreground command line the pod's supervisor keeps running
     + health_path: HTTP path the health check requests through the router
-    + runs_here: whether it was seen serving on this project's CI machine
-    + limitation: what stops it from running everywhere, empty when nothing does
+    + image: an image pinacle builds that carries this service
     """
 
     name: str
     port: int
     description: str
-    install: Mapping[str, str] = field(hash=False)
-    installed_check: str
     start: str
     health_path: str = "/"
-    runs_here: bool = True
-    limitation: str = ""
-
-    def install_for(self, package_manager: str) -> str:
-        """The install snippet for ``package_manager``, or a SpecError naming the known ones."""
-        try:
-            return self.install[package_manager]
-        except KeyError:
-            known = ", ".join(sorted(self.install))
-            raise SpecError(
-                f"service {self.name!r} has no install recipe for package manager {package_manager!r}; known: {known}"
-            ) from None
-
-
-def _entry(
-    *,
-    name: str,
-    port: int,
-    description: str,
-    apk: str,
-    apt: str,
-    installed_check: str,
-    start: str,
-    runs_here: bool,
-    limitation: str = "",
-) -> ServiceDefinition:
-    """Build a catalog row whose ``install`` table cannot be mutated after import."""
-    return ServiceDefinition(
-        name=name,
-        port=port,
-        description=description,
-        install=MappingProxyType({"apk": apk, "apt": apt}),
-        installed_check=installed_check,
-        start=start,
-        runs_here=runs_here,
-        limitation=limitation,
-    )
+    image: str = "pinacle/workstation:latest"
 
 
 _ENTRIES = (
-    _entry(
+    ServiceDefinition(
         name="web-terminal",
         port=7681,
-        description="A shell in the browser (pinacle-webterm, or ttyd on Alpine images)",
-        apk="apk add --no-cache ttyd",
-        apt=f"{_APT_INSTALL} ttyd",
-        installed_check=_HAS_WEB_TERMINAL,
-        start=_web_terminal_start(7681, "bash"),
-        runs_here=True,
-        limitation=(
-            "Debian bookworm does not package ttyd; the pinacle base image ships "
-            "pinacle-webterm instead, so the apt recipe only runs on images with neither."
-        ),
+        description="A real terminal in the browser (ttyd: xterm.js over a pty), a login bash in /workspace",
+        start=f"{_TTYD} --port 7681 bash -l",
+        image="pinacle/base:latest",
     ),
-    _entry(
+    ServiceDefinition(
         name="code-server",
         port=8726,
-        description="VS Code in the browser, opened on /workspace",
-        apk=f"{_NODE_APK} && npm install -g code-server",
-        apt=f"{_NODE_APT} && npm install -g code-server",
-        installed_check="command -v code-server >/dev/null 2>&1",
-        start="code-server --bind-addr 127.0.0.1:8726 --auth none /workspace",
-        runs_here=False,
-        limitation=("Needs Node 20+ and builds native modules at install time; tested as far as its catalog commands."),
+        description="VS Code in the browser (code-server), opened on /workspace",
+        # No --trusted-origins: the router passes the browser's host:port as X-Forwarded-Host,
+        # which is exactly the origin code-server then accepts for its WebSockets.
+        start=(
+            "code-server --bind-addr 127.0.0.1:8726 --auth none --disable-telemetry "
+            "--disable-update-check --disable-workspace-trust /workspace"
+        ),
+        health_path="/healthz",
     ),
-    _entry(
+    ServiceDefinition(
+        name="claude-code",
+        port=2528,
+        description="Claude Code in a terminal (ttyd + tmux: the session survives a closed tab)",
+        start=f"{_TTYD} --port 2528 tmux new -As claude claude",
+    ),
+    ServiceDefinition(
         name="vibe-kanban",
         port=5262,
         description="Vibe Kanban, a board for coding agents",
-        apk=f"{_NODE_APK} && npm install -g vibe-kanban",
-        apt=f"{_NODE_APT} && npm install -g vibe-kanban",
-        installed_check="command -v vibe-kanban >/dev/null 2>&1",
-        start="env PORT=5262 HOST=127.0.0.1 vibe-kanban",
-        runs_here=False,
-        limitation="Downloads its binary from the vendor at first start.",
-    ),
-    _entry(
-        name="claude-code",
-        port=2528,
-        description="Claude Code served in a web terminal",
-        apk=f"{_NODE_APK} ttyd && npm install -g @anthropic-ai/claude-code",
-        apt=(
-            f"{_NODE_APT} && npm install -g @anthropic-ai/claude-code && "
-            f"{{ command -v pinacle-webterm >/dev/null 2>&1 || {_APT_INSTALL} ttyd; }}"
-        ),
-        installed_check=f"command -v claude >/dev/null 2>&1 && {_HAS_WEB_TERMINAL}",
-        start=_web_terminal_start(2528, "claude"),
-        runs_here=False,
-        limitation="Needs an Anthropic account; the terminal page itself is reachable.",
+        start="env HOST=127.0.0.1 PORT=5262 BROWSER=none vibe-kanban",
+        health_path="/api/health",
     ),
 )
 
@@ -167,3 +95,33 @@ def get_service(name: str) -> ServiceDefinition:
         return CATALOG[name]
     except KeyError:
         raise SpecError(f"unknown service {name!r}; known: {', '.join(CATALOG)}") from None
+
+
+def parse_image_services(labels: Mapping[str, str] | None) -> frozenset[str] | None:
+    """The services an image's labels say it carries; None for an image pinacle did not build."""
+    if labels is None or IMAGE_SERVICES_LABEL not in labels:
+        return None
+    return frozenset(name.strip() for name in labels[IMAGE_SERVICES_LABEL].split(",") if name.strip())
+
+
+def missing_from_image(services: tuple[str, ...] | list[str], image: str, provided: frozenset[str] | None) -> str:
+    """Why an image cannot run ``services`` (empty when it can).
+
+    + services: the catalog services a pod lists
+    + image: the pod's image, for the message
+    + provided: the image's ``pinacle.image.services`` label, None when it has no such label
+    """
+    if provided is None:
+        return (
+            f"image {image} is not a pinacle pod image (it has no {IMAGE_SERVICES_LABEL} label); "
+            "build one with docker/build-base-image.sh or docker/build-workstation-image.sh"
+        )
+    missing = [name for name in services if name not in provided]
+    if not missing:
+        return ""
+    offered = ", ".join(sorted(provided)) or "none"
+    hints = sorted({CATALOG[name].image for name in missing if name in CATALOG})
+    return (
+        f"image {image} does not carry service(s) {', '.join(missing)} (it has: {offered}); "
+        f"use image: {' or '.join(hints)}"
+    )

@@ -23,8 +23,8 @@ from pyinfra.connectors.ssh import SSHConnector
 from pyinfra.context import ctx_state
 
 from pinacle.errors import DeployError, HealthError, TargetError
-from pinacle.facts.host import DockerImageId, DockerServer
-from pinacle.facts.pod import DockerObjectExists, PodContainer, PodFiles, RouteStatus, TakenPorts
+from pinacle.facts.host import DockerServer
+from pinacle.facts.pod import DockerObjectExists, PodContainer, PodFiles, PodImage, RouteStatus, TakenPorts
 from pinacle.plan import POD_METADATA_PATH, ROUTER_CONFIG_PATH, SUPERVISOR_DIR, ObservedPod, PodPlan, healthy
 from pinacle.ssh import SSH_DATA_KEYS, ssh_argv
 
@@ -147,15 +147,23 @@ def observe_pod(host: Any, plan: PodPlan) -> ObservedPod:
         for path, sha in files.items()
         if path.startswith(SUPERVISOR_DIR + "/")
     }
+    image_id, image_services = observe_image(host, plan.container.image)
     return ObservedPod(
         network=host.get_fact(DockerObjectExists, kind="network", object_name=plan.network),
         volume=host.get_fact(DockerObjectExists, kind="volume", object_name=plan.volume),
         container=container,
-        image_id=host.get_fact(DockerImageId, image=plan.container.image),
+        image_id=image_id,
+        image_services=image_services,
         router_sha=files.get(ROUTER_CONFIG_PATH),
         metadata_sha=files.get(POD_METADATA_PATH),
         program_shas=programs,
     )
+
+
+def observe_image(host: Any, image: str) -> tuple[str | None, frozenset[str] | None]:
+    """A pod image's ID and the services it carries; (None, None) when the host lacks it."""
+    found: tuple[str, frozenset[str] | None] | None = host.get_fact(PodImage, image=image)
+    return found if found is not None else (None, None)
 
 
 def docker_is_up(host: Any) -> bool:

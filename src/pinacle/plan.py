@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from pinacle.catalog import get_service
+from pinacle.catalog import get_service, missing_from_image
 from pinacle.errors import SpecError
 from pinacle.router import Route, render_router_config, valid_domain
 from pinacle.spec import PodSpec
@@ -24,12 +24,11 @@ LABEL_POD = "pinacle.pod"
 LABEL_PORT = "pinacle.port"
 LABEL_SPEC_HASH = "pinacle.spec-hash"
 LABEL_SPEC_FIELDS = "pinacle.spec-fields"
-LABEL_SERVICES = "pinacle.services"
 LABEL_ROUTES = "pinacle.routes"
 LABEL_DOMAIN = "pinacle.domain"
 LABEL_NAME = "pinacle.name"
 
-LIVE_LABELS = frozenset({LABEL_ROUTES, LABEL_SERVICES})
+LIVE_LABELS = frozenset({LABEL_ROUTES})
 
 # What a dry run calls each field of the container spec when it forces a replacement.
 FIELD_NAMES = {
@@ -52,6 +51,10 @@ ROUTER_CONFIG_PATH = "/etc/pinacle/router/pod.conf"
 POD_METADATA_PATH = "/etc/pinacle/pod.json"
 SUPERVISOR_DIR = "/etc/pinacle/supervisor"
 WORKSPACE = "/workspace"
+# Every pod image has this unprivileged user; it owns /workspace and runs the pod's services
+# (root stays reachable inside the pod through sudo).
+POD_USER = "dev"
+POD_HOME = f"/home/{POD_USER}"
 PORT_LOCK = "/run/lock/pinacle-ports.lock"
 
 
@@ -175,9 +178,6 @@ class ServiceProgram:
     port: int
     command: str
     health_path: str
-    install: Mapping[str, str] = field(default_factory=dict, hash=False)
-    installed_check: str = "true"
-    runs_here: bool = True
 
     @property
     def conf_path(self) -> str:
@@ -191,6 +191,8 @@ class ServiceProgram:
             f"[program:{self.name}]\n"
             f"command={command}\n"
             f"directory={WORKSPACE}\n"
+            f"user={POD_USER}\n"
+            f'environment=HOME="{POD_HOME}",USER="{POD_USER}",LOGNAME="{POD_USER}",SHELL="/bin/bash"\n'
             "autostart=true\nautorestart=true\nstartsecs=1\nstartretries=1000\n"
             "stopasgroup=true\nkillasgroup=true\n"
             f"stdout_logfile=/var/log/pinacle/{self.name}.log\n"
@@ -265,9 +267,6 @@ def plan_pod(spec: PodSpec, settings: DeploySettings) -> PodPlan:
                 port=service.port,
                 command=service.start,
                 health_path=service.health_path,
-                install=service.install,
-                installed_check=service.installed_check,
-                runs_here=service.runs_here,
             )
         )
         routes.append(Route(service.name, service.port, service.health_path))
@@ -280,7 +279,6 @@ def plan_pod(spec: PodSpec, settings: DeploySettings) -> PodPlan:
         **pod_labels(spec.slug),
         LABEL_NAME: spec.name,
         LABEL_DOMAIN: settings.domain,
-        LABEL_SERVICES: ",".join(p.name for p in programs),
         LABEL_ROUTES: ",".join(f"{r.name}:{r.port}" for r in routes),
     }
     container = ContainerSpec(
@@ -374,7 +372,8 @@ class ObservedPod:
     router_sha: str | None = None
     metadata_sha: str | None = None
     program_shas: Mapping[str, str] = field(default_factory=dict)
-    installed: frozenset[str] = frozenset()
+    # The catalog services the pod's image carries (its label); None for a non-pinacle image.
+    image_services: frozenset[str] | None = None
 
 
 class Action(StrEnum):
@@ -404,6 +403,20 @@ class Change:
         prefix = "Would " if dry_run and self.action is not Action.NOOP else ""
         text = f"{prefix}{verb} {self.resource}"
         return f"{text[0].upper()}{text[1:]}" + (f" ({self.reason})" if self.reason else "")
+
+
+def image_problem(plan: PodPlan, observed: ObservedPod) -> str:
+    """Why the pod's image cannot run this pod (empty when it can); checked before any change.
+
+    The dry run reports it as an error and the container operation fails on it, before a
+    container is created, so a pod never starts without the software its services need.
+    """
+    if observed.image_id is None:
+        return (
+            f"image {plan.container.image} is not on this host; build it with "
+            "docker/build-base-image.sh or docker/build-workstation-image.sh (or set image: in the pod file)"
+        )
+    return missing_from_image(list(plan.spec.services), plan.container.image, observed.image_services)
 
 
 def container_change(plan: PodPlan, observed: ObservedPod) -> Change:

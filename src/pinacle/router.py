@@ -32,20 +32,25 @@ class Route:
 
 def _hostname_label(value: object) -> str:
     text = str(value)
-    if not _LABEL.match(text):
+    if not _LABEL.fullmatch(text):
         raise SpecError(f"refusing to put {text!r} in the router config: not a DNS label")
     return text
 
 
 def _hostname(value: object) -> str:
     text = str(value)
-    if not _HOSTNAME.match(text):
+    if not _HOSTNAME.fullmatch(text):
         raise SpecError(f"refusing to put {text!r} in the router config: not a host name")
     return text
 
 
+def _hostname_regex(value: object) -> str:
+    """A checked host name as a PCRE literal: only its dots need escaping."""
+    return _hostname(value).replace(".", "\\.")
+
+
 def valid_domain(domain: str) -> bool:
-    return bool(_HOSTNAME.match(domain))
+    return bool(_HOSTNAME.fullmatch(domain))
 
 
 def _environment() -> jinja2.Environment:
@@ -57,6 +62,7 @@ def _environment() -> jinja2.Environment:
     )
     env.filters["hostname_label"] = _hostname_label
     env.filters["hostname"] = _hostname
+    env.filters["hostname_regex"] = _hostname_regex
     return env
 
 

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 import subprocess
 
 import pytest
 
-from pinacle.catalog import CATALOG, PACKAGE_MANAGERS, get_service
+from pinacle.catalog import (
+    CATALOG,
+    IMAGE_SERVICES_LABEL,
+    get_service,
+    missing_from_image,
+    parse_image_services,
+)
 from pinacle.errors import SpecError
 
 ALL = sorted(CATALOG)
@@ -27,24 +34,22 @@ def test_each_entry_is_keyed_by_its_own_name() -> None:
 
 
 @pytest.mark.parametrize("name", ALL)
-def test_every_service_installs_with_apk_and_apt(name: str) -> None:
-    service = CATALOG[name]
-    assert set(service.install) == set(PACKAGE_MANAGERS)
-    assert all(service.install_for(manager) for manager in PACKAGE_MANAGERS)
-
-
-@pytest.mark.parametrize("name", ALL)
-def test_every_command_is_valid_shell(name: str) -> None:
-    service = CATALOG[name]
-    for command in (*service.install.values(), service.installed_check, service.start):
-        result = subprocess.run(["sh", "-n", "-c", command], capture_output=True, text=True)
-        assert result.returncode == 0, f"{name}: {command!r}: {result.stderr}"
+def test_every_start_command_is_valid_shell(name: str) -> None:
+    result = subprocess.run(["sh", "-n", "-c", CATALOG[name].start], capture_output=True, text=True)
+    assert result.returncode == 0, f"{name}: {result.stderr}"
 
 
 @pytest.mark.parametrize("name", ALL)
 def test_every_service_starts_on_its_own_port(name: str) -> None:
     service = CATALOG[name]
-    assert str(service.port) in service.start
+    assert re.search(rf"(^|[ :=]){service.port}( |$)", service.start), service.start
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_every_service_listens_on_loopback_only(name: str) -> None:
+    # The pod's router is the only way in; a service on 0.0.0.0 would bypass its host-name
+    # and Origin checks for anything on the pod's network.
+    assert "127.0.0.1" in CATALOG[name].start
 
 
 @pytest.mark.parametrize("name", ALL)
@@ -58,39 +63,26 @@ def test_no_service_claims_the_router_port_or_another_services_port() -> None:
     assert len(set(ports)) == len(ports)
 
 
-def test_web_terminal_prefers_pinacle_webterm_and_falls_back_to_ttyd() -> None:
-    service = get_service("web-terminal")
-    assert "exec pinacle-webterm --port 7681" in service.start
-    assert "exec ttyd -p 7681 -W bash" in service.start
-    assert service.install["apk"] == "apk add --no-cache ttyd"
-    assert "pinacle-webterm" in service.installed_check
-    assert "ttyd" in service.installed_check
+def test_terminals_are_writable_ttyd_sessions() -> None:
+    for name, command in (("web-terminal", "bash -l"), ("claude-code", "tmux new -As claude claude")):
+        argv = get_service(name).start
+        assert argv.startswith("ttyd ") and "--writable" in argv, name
+        assert argv.endswith(command), name
 
 
-def test_claude_code_is_a_web_terminal_running_claude() -> None:
-    service = get_service("claude-code")
-    assert "pinacle-webterm --port 2528 --command claude" in service.start
-    assert "ttyd -p 2528 -W claude" in service.start
-    assert "npm install -g @anthropic-ai/claude-code" in service.install["apt"]
+def test_code_server_trusts_no_extra_origins_and_needs_no_login_of_its_own() -> None:
+    start = get_service("code-server").start
+    assert "--trusted-origins" not in start
+    assert "--auth none" in start and start.endswith(" /workspace")
 
 
-def test_code_server_binds_loopback_without_auth_on_the_workspace() -> None:
-    service = get_service("code-server")
-    assert service.start == "code-server --bind-addr 127.0.0.1:8726 --auth none /workspace"
-
-
-def test_vibe_kanban_gets_its_port_and_host_from_the_environment() -> None:
-    assert get_service("vibe-kanban").start == "env PORT=5262 HOST=127.0.0.1 vibe-kanban"
-
-
-def test_only_the_web_terminal_is_known_to_run_here() -> None:
-    assert [name for name in ALL if CATALOG[name].runs_here] == ["web-terminal"]
-
-
-@pytest.mark.parametrize("name", ALL)
-def test_services_that_do_not_run_here_say_why(name: str) -> None:
-    service = CATALOG[name]
-    assert service.runs_here or service.limitation
+def test_every_service_names_an_image_that_carries_it() -> None:
+    assert {name: service.image for name, service in CATALOG.items()} == {
+        "web-terminal": "pinacle/base:latest",
+        "code-server": "pinacle/workstation:latest",
+        "vibe-kanban": "pinacle/workstation:latest",
+        "claude-code": "pinacle/workstation:latest",
+    }
 
 
 def test_unknown_service_error_lists_the_known_ones() -> None:
@@ -98,17 +90,10 @@ def test_unknown_service_error_lists_the_known_ones() -> None:
         get_service("jupyter")
 
 
-def test_unknown_package_manager_error_lists_the_known_ones() -> None:
-    with pytest.raises(SpecError, match="no install recipe for package manager 'dnf'; known: apk"):
-        get_service("code-server").install_for("dnf")
-
-
 def test_entries_cannot_be_modified() -> None:
     service = get_service("web-terminal")
     with pytest.raises(dataclasses.FrozenInstanceError):
         service.port = 1  # type: ignore[misc]
-    with pytest.raises(TypeError):
-        service.install["apk"] = "rm -rf /"  # type: ignore[index]
 
 
 def test_catalog_itself_cannot_be_modified() -> None:
@@ -116,5 +101,34 @@ def test_catalog_itself_cannot_be_modified() -> None:
         CATALOG["evil"] = get_service("web-terminal")  # type: ignore[index]
 
 
-def test_entries_are_hashable_despite_their_install_table() -> None:
-    assert len({get_service("web-terminal"), get_service("web-terminal")}) == 1
+# --- which image carries which service ------------------------------------------------------------
+
+
+def test_image_services_are_read_from_the_image_label() -> None:
+    labels = {IMAGE_SERVICES_LABEL: "web-terminal, code-server,", "other": "x"}
+    assert parse_image_services(labels) == frozenset({"web-terminal", "code-server"})
+
+
+def test_an_image_without_the_label_is_not_a_pinacle_image() -> None:
+    assert parse_image_services({"org.opencontainers.image.title": "debian"}) is None
+    assert parse_image_services(None) is None
+
+
+def test_an_image_with_every_listed_service_has_nothing_missing() -> None:
+    assert missing_from_image(["web-terminal"], "pinacle/base:latest", frozenset({"web-terminal"})) == ""
+
+
+def test_a_missing_service_names_the_image_to_use() -> None:
+    message = missing_from_image(
+        ["web-terminal", "code-server", "vibe-kanban"], "pinacle/base:latest", frozenset({"web-terminal"})
+    )
+    assert message == (
+        "image pinacle/base:latest does not carry service(s) code-server, vibe-kanban (it has: web-terminal); "
+        "use image: pinacle/workstation:latest"
+    )
+
+
+def test_a_foreign_image_is_refused_with_how_to_build_a_pod_image() -> None:
+    message = missing_from_image(["web-terminal"], "debian:bookworm", None)
+    assert "debian:bookworm is not a pinacle pod image" in message
+    assert "docker/build-workstation-image.sh" in message

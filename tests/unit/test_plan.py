@@ -15,7 +15,6 @@ from pinacle.plan import (
     LABEL_POD,
     LABEL_PORT,
     LABEL_ROUTES,
-    LABEL_SERVICES,
     LABEL_SPEC_FIELDS,
     Action,
     Change,
@@ -26,6 +25,7 @@ from pinacle.plan import (
     ServiceProgram,
     diff_pod,
     has_changes,
+    image_problem,
     lowest_free_port,
     plan_pod,
     sha256,
@@ -63,7 +63,7 @@ def in_sync(plan: PodPlan, running: bool = True) -> ObservedPod:
         router_sha=plan.router_sha,
         metadata_sha=sha256(plan.metadata),
         program_shas={p.name: sha256(p.supervisor_conf()) for p in plan.programs},
-        installed=frozenset(p.name for p in plan.programs if p.install),
+        image_services=frozenset(plan.spec.services),
     )
 
 
@@ -95,7 +95,6 @@ def test_container_labels_describe_the_pod() -> None:
         LABEL_POD: "demo",
         LABEL_NAME: "Demo pod",
         LABEL_DOMAIN: "localhost",
-        LABEL_SERVICES: "web-terminal,app",
         LABEL_ROUTES: "web-terminal:7681,app:3000",
     }
 
@@ -119,26 +118,52 @@ def test_app_health_path_is_carried_into_its_route() -> None:
     assert plan_pod(spec, SETTINGS).routes[-1] == Route("app", 3000, "/healthz")
 
 
-def test_catalog_service_becomes_a_program_with_its_install_table() -> None:
+def test_catalog_service_becomes_a_program_with_its_start_command() -> None:
     program = make_plan().programs[0]
     service = CATALOG["web-terminal"]
-    assert (program.name, program.port, program.command) == (
+    assert (program.name, program.port, program.command, program.health_path) == (
         "web-terminal",
         7681,
         service.start,
+        service.health_path,
     )
-    assert program.install == service.install
-    assert program.installed_check == service.installed_check
 
 
-def test_app_with_a_command_is_supervised_with_nothing_to_install() -> None:
+def test_app_with_a_command_is_supervised() -> None:
     program = make_plan().programs[1]
     assert (program.name, program.port, program.command) == (
         "app",
         3000,
         "python3 -m http.server 3000",
     )
-    assert not program.install
+
+
+def test_services_run_as_the_pods_unprivileged_user_in_the_workspace() -> None:
+    conf = make_plan().programs[0].supervisor_conf()
+    assert "\nuser=dev\n" in conf
+    assert "\ndirectory=/workspace\n" in conf
+    assert 'environment=HOME="/home/dev",USER="dev",LOGNAME="dev",SHELL="/bin/bash"\n' in conf
+
+
+# --- image_problem: the image must carry the pod's services ---------------------------------------
+
+
+def test_an_image_that_carries_every_service_has_no_problem() -> None:
+    plan = make_plan()
+    assert image_problem(plan, in_sync(plan)) == ""
+
+
+def test_a_missing_image_is_a_problem_that_says_how_to_build_it() -> None:
+    plan = make_plan()
+    problem = image_problem(plan, dataclasses.replace(in_sync(plan), image_id=None))
+    assert problem.startswith("image pinacle/base:latest is not on this host; build it with docker/build-base-image.sh")
+
+
+def test_an_image_without_a_listed_service_names_the_image_that_has_it() -> None:
+    plan = make_plan(services=("web-terminal", "code-server"))
+    observed = dataclasses.replace(in_sync(plan), image_services=frozenset({"web-terminal"}))
+    assert "does not carry service(s) code-server" in image_problem(plan, observed)
+    assert image_problem(plan, observed).endswith("use image: pinacle/workstation:latest")
 
 
 def test_app_without_a_command_is_routed_but_not_supervised() -> None:

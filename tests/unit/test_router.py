@@ -114,24 +114,63 @@ def test_every_declared_port_has_an_exact_host_name_entry() -> None:
     assert entries["localhost-3000.pod-demo.pods.example.com"] == "3000"
 
 
-def test_only_declared_ports_have_exact_entries() -> None:
+def test_only_declared_ports_and_the_bare_pod_name_have_exact_entries() -> None:
     exact = {k for k in port_map(render()) if k != "default" and not k.startswith("~")}
     assert exact == {
         "localhost-7681.pod-demo.pods.example.com",
         "localhost-3000.pod-demo.pods.example.com",
+        "pod-demo.pods.example.com",
     }
 
 
-def test_other_localhost_port_names_map_to_empty_and_get_a_404() -> None:
+def location_ifs(config: str) -> dict[str, list[str]]:
+    """Each ``if (...)`` of the proxy location: its condition words -> the return it makes."""
+    ifs = {}
+    for directive in proxy_location(config):
+        if directive.words[0] == "if":
+            assert directive.block is not None
+            ifs[" ".join(directive.words[1:])] = directive.block[0].words
+    return ifs
+
+
+def test_other_localhost_port_names_of_the_pod_map_to_empty_and_get_a_404() -> None:
     config = render()
-    assert port_map(config)["~^localhost-[0-9]+\\."] == ""
-    if_block = find(proxy_location(config), "if").block
-    assert if_block is not None
-    assert if_block[0].words[:2] == ["return", "404"]
+    assert port_map(config)["~^localhost-[0-9]+\\.pod-demo\\.pods\\.example\\.com$"] == ""
+    assert location_ifs(config)["($pinacle_port =  )"][:2] == ["return", "404"]
 
 
-def test_default_route_is_the_main_port() -> None:
-    assert port_map(render(main_port=7681))["default"] == "7681"
+def test_any_other_host_name_is_misdirected_with_a_421() -> None:
+    config = render()
+    assert port_map(config)["default"] == "misdirected"
+    assert location_ifs(config)["($pinacle_port = misdirected)"][:2] == ["return", "421"]
+
+
+def test_the_bare_pod_name_routes_to_the_main_port() -> None:
+    assert port_map(render(main_port=7681))["pod-demo.pods.example.com"] == "7681"
+
+
+def origin_map(config: str) -> dict[str, str]:
+    block = find(parse_nginx(config), "map", "$http_origin", "$pinacle_origin").block
+    assert block is not None
+    return {d.words[0]: d.words[1] for d in block}
+
+
+def test_only_the_pods_own_names_are_trusted_origins() -> None:
+    trusted = {k for k, v in origin_map(render()).items() if v == "own"}
+    assert trusted == {
+        "~^https?://pod-demo\\.pods\\.example\\.com(:[0-9]{1,5})?$",
+        "~^https?://localhost-7681\\.pod-demo\\.pods\\.example\\.com(:[0-9]{1,5})?$",
+        "~^https?://localhost-3000\\.pod-demo\\.pods\\.example\\.com(:[0-9]{1,5})?$",
+    }
+    assert origin_map(render())["default"] == "foreign"
+
+
+def test_foreign_origins_and_upgrades_without_origin_are_refused_with_403() -> None:
+    config = render()
+    refused = find(parse_nginx(config), "map", "$pinacle_origin:$http_upgrade", "$pinacle_refused").block
+    assert refused is not None
+    assert settings_of(refused) == {("default", "0"), ("~^foreign:", "1"), ("~^none:.+", "1")}
+    assert location_ifs(config)["($pinacle_refused)"][:2] == ["return", "403"]
 
 
 def test_main_port_must_be_one_of_the_routes() -> None:

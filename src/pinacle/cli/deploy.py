@@ -17,10 +17,12 @@ from pinacle.errors import HostError
 from pinacle.plan import (
     Action,
     DeploySettings,
+    ObservedPod,
     PodPlan,
     container_change,
     diff_pod,
     has_changes,
+    image_problem,
     lowest_free_port,
     plan_pod,
 )
@@ -37,6 +39,8 @@ def _print_plan(session: executor.Session, plan: PodPlan) -> bool:
         if not executor.docker_is_up(host):
             raise HostError(f"{host.name}: Docker is not running; run the host deploy first")
         observed = executor.observe_pod(host, plan)
+        if problem := image_problem(plan, observed):
+            raise HostError(f"{host.name}: {problem}")
         changes = diff_pod(plan, observed)
         click.echo(f"{host.name}: pod {plan.slug}")
         for change in changes:
@@ -91,6 +95,14 @@ def main(
     with executor.session(target) as session:
         if dry_run:
             sys.exit(EXIT_CHANGES_PENDING if _print_plan(session, plan) else 0)
+        # Checked before the first change: a pod whose image lacks its services leaves nothing behind.
+        for host in session.hosts:
+            if not executor.docker_is_up(host):
+                raise HostError(f"{host.name}: Docker is not running; run the host deploy first")
+            image_id, image_services = executor.observe_image(host, plan.container.image)
+            observed = ObservedPod(image_id=image_id, image_services=image_services)
+            if problem := image_problem(plan, observed):
+                raise HostError(f"{host.name}: {problem}")
         progress.step(f"rolling out pod {plan.slug}")
         roll_out = session.apply(roll_out_pod, plan=plan)
         for host_name, names in roll_out.changed.items():

@@ -20,7 +20,7 @@ from pinacle.cli.errors import report_errors
 from pinacle.cli.output import Progress
 from pinacle.errors import PodNotFound
 from pinacle.lifecycle import human_age, parse_routes
-from pinacle.plan import LABEL_ROUTES, container_name, volume_name
+from pinacle.plan import LABEL_ROUTES, POD_HOME, POD_USER, WORKSPACE, container_name, volume_name
 
 
 def _health(record: dict[str, Any]) -> str:
@@ -175,13 +175,15 @@ def logs(slug: str, service: str | None, follow: bool, lines: int, target: str |
 @click.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
 @click.argument("slug")
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
+@click.option("--root", is_flag=True, help="Run as root instead of the pod's user (dev).")
 @target_option
 @report_errors
-def exec_command(slug: str, command: tuple[str, ...], target: str | None) -> None:
+def exec_command(slug: str, command: tuple[str, ...], root: bool, target: str | None) -> None:
     """Run COMMAND in the pod (``pinacle exec SLUG -- CMD ARGS...``); with a TTY on a terminal.
 
-    Standard input is passed on either way (``pinacle exec SLUG -- sh < script.sh``), and the
-    command's exit code is pinacle's.
+    It runs as the pod's user (``dev``, in /workspace), so the files it makes belong to the same
+    user as the editor and terminals; ``--root`` runs it as root. Standard input is passed on
+    either way (``pinacle exec SLUG -- sh < script.sh``), and the command's exit code is pinacle's.
     """
     interactive = sys.stdin.isatty()
     if command and command[0] == "--":
@@ -191,6 +193,8 @@ def exec_command(slug: str, command: tuple[str, ...], target: str | None) -> Non
     with executor.session(resolve_target(target)) as session:
         host, _record = _one_pod(session, slug)
         flags = ["-it"] if interactive else ["-i"]
+        if not root:
+            flags += ["-u", POD_USER, "-w", WORKSPACE, "-e", f"HOME={POD_HOME}"]
         argv = ["docker", "exec", *flags, container_name(slug), *command]
         code = executor.stream(host, argv, interactive=interactive)
     sys.exit(code)

@@ -10,6 +10,7 @@ from typing import Any
 
 from pyinfra.api import FactBase
 
+from pinacle.catalog import parse_image_services
 from pinacle.plan import LABEL_POD, LABEL_PORT, POD_METADATA_PATH, ContainerRecord
 
 # One JSON object per container: what the planner and every day-2 command read of it.
@@ -165,30 +166,23 @@ class PodMetadata(FactBase[dict[str, object] | None]):
         return value if isinstance(value, dict) else None
 
 
-class PodPackageManager(FactBase[str | None]):
-    """``apk`` or ``apt`` inside the pod image; None when the container is not running."""
+class PodImage(FactBase[tuple[str, frozenset[str] | None] | None]):
+    """A local image's ID and the catalog services its label says it carries; None when absent.
 
-    def command(self, container: str) -> str:
-        script = "command -v apk >/dev/null && echo apk || echo apt"
-        return f"docker exec {shlex.quote(container)} sh -c {shlex.quote(script)} 2>/dev/null; true"
+    The services are None for an image pinacle did not build (it has no such label).
+    """
 
-    def process(self, output: list[str]) -> str | None:
-        return output[-1] if output and output[-1] in ("apk", "apt") else None
+    def command(self, image: str) -> str:
+        fmt = shlex.quote("{{.Id}} {{json .Config.Labels}}")
+        return f"docker image inspect --format {fmt} {shlex.quote(image)} 2>/dev/null || echo absent"
 
-
-class PodInstalledServices(FactBase[frozenset[str]]):
-    """Which catalog services are installed in the pod (each entry's own check decides)."""
-
-    def command(self, container: str, checks: Mapping[str, str]) -> str:
-        script = "; ".join(f"if {check}; then echo {shlex.quote(name)}; fi" for name, check in sorted(checks.items()))
-        return f"docker exec {shlex.quote(container)} sh -c {shlex.quote(script or 'true')} 2>/dev/null; true"
-
-    def process(self, output: list[str]) -> frozenset[str]:
-        return frozenset(line.strip() for line in output if line.strip())
-
-    @staticmethod
-    def default() -> frozenset[str]:
-        return frozenset()
+    def process(self, output: list[str]) -> tuple[str, frozenset[str] | None] | None:
+        line = output[-1].strip() if output else "absent"
+        image_id, _, labels = line.partition(" ")
+        if not image_id.startswith("sha256:"):
+            return None
+        parsed = json.loads(labels) if labels.startswith("{") else None
+        return image_id, parse_image_services(parsed if isinstance(parsed, dict) else None)
 
 
 class RouteStatus(FactBase[dict[str, int]]):

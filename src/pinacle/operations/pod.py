@@ -11,13 +11,11 @@ from collections.abc import Generator
 from pyinfra import host
 from pyinfra.api import operation
 
-from pinacle.facts.host import DockerImageId
 from pinacle.facts.pod import (
     DockerObjectExists,
     PodContainer,
     PodFiles,
-    PodInstalledServices,
-    PodPackageManager,
+    PodImage,
     TakenPorts,
 )
 from pinacle.operations._shell import fail, pod_supervisor_ready, write_file_command
@@ -34,6 +32,7 @@ from pinacle.plan import (
     ObservedPod,
     PodPlan,
     container_change,
+    image_problem,
     sha256,
 )
 
@@ -132,14 +131,16 @@ def pod_container(plan: PodPlan) -> Generator[str, None, None]:
     pyinfra's own ``docker.container`` never recreates a container whose arguments changed, so
     the spec hash lives in a label and a mismatch means replace, as Compose does.
     """
-    image_id = host.get_fact(DockerImageId, image=plan.container.image)
-    if image_id is None:
-        yield fail(
-            f"image {plan.container.image} is not on this host; build it with "
-            "docker/build-base-image.sh (or set image: in the pod file)"
-        )
+    image = host.get_fact(PodImage, image=plan.container.image)
+    image_id, image_services = image if image is not None else (None, None)
+    observed = ObservedPod(
+        container=host.get_fact(PodContainer, container=plan.container.name),
+        image_id=image_id,
+        image_services=image_services,
+    )
+    if problem := image_problem(plan, observed):
+        yield fail(problem)
         return
-    observed = ObservedPod(container=host.get_fact(PodContainer, container=plan.container.name), image_id=image_id)
     if plan.container.host_port is not None:
         owner = host.get_fact(TakenPorts).get(plan.container.host_port)
         if owner is not None and owner != plan.slug:
@@ -194,27 +195,19 @@ def pod_metadata(plan: PodPlan) -> Generator[str, None, None]:
 @operation()
 def pod_services(plan: PodPlan) -> Generator[str, None, None]:
     """
-    Install the pod's catalog services and hand every service to the pod's supervisor.
+    Hand every service of the pod to the pod's supervisor (the image carries their software).
 
     + plan: the pod's plan
 
     Services no longer declared are removed from the supervisor; changed ones restart.
     """
     name = plan.container.name
-    checks = {p.name: p.installed_check for p in plan.programs if p.install}
-    installed = host.get_fact(PodInstalledServices, container=name, checks=checks)
-    missing = [p for p in plan.programs if p.install and p.name not in installed]
-    if missing:
-        manager = host.get_fact(PodPackageManager, container=name) or "apt"
-        for program in missing:
-            yield _in_pod(name, program.install[manager])
-
     present = host.get_fact(PodFiles, container=name, paths=(f"{SUPERVISOR_DIR}/*.conf",))
     wanted = {p.conf_path: p.supervisor_conf() for p in plan.programs}
     writes = [write_file_command(path, text) for path, text in wanted.items() if present.get(path) != sha256(text)]
     stale = sorted(set(present) - set(wanted))
     if not writes and not stale:
-        host.noop("services are installed and supervised")
+        host.noop("services are supervised")
         return
     removals = [f"rm -f {shlex.quote(path)}" for path in stale]
     yield _in_pod(name, " && ".join([*writes, *removals, "pinacle-reload services >/dev/null"]))

@@ -13,14 +13,11 @@ from typing import Any
 
 import pytest
 
-from pinacle.catalog import CATALOG
-from pinacle.facts.host import DockerImageId
 from pinacle.facts.pod import (
     DockerObjectExists,
     PodContainer,
     PodFiles,
-    PodInstalledServices,
-    PodPackageManager,
+    PodImage,
     TakenPorts,
 )
 from pinacle.operations import pod as ops
@@ -71,9 +68,14 @@ def container(spec_hash: str = HASH, running: bool = True, port: str = "30000") 
     )
 
 
-def container_facts(observed: object, image_id: str | None = IMAGE_ID) -> dict[Any, Any]:
+BASE_SERVICES = frozenset({"web-terminal"})
+
+
+def container_facts(
+    observed: object, image_id: str | None = IMAGE_ID, services: frozenset[str] | None = BASE_SERVICES
+) -> dict[Any, Any]:
     return {
-        (DockerImageId, ("image", "pinacle/base:latest")): image_id,
+        (PodImage, ("image", "pinacle/base:latest")): None if image_id is None else (image_id, services),
         (PodContainer, ("container", "pinacle-demo")): observed,
     }
 
@@ -139,6 +141,22 @@ CONTAINER_CASES: list[Case] = [
         "args": {"plan": PLAN},
         "facts": container_facts(None, image_id=None),
         "contains": [["image pinacle/base:latest is not on this host", "build-base-image.sh", "exit 1"]],
+    },
+    {
+        "id": "image_without_a_listed_service_fails_before_any_container_is_made",
+        "op": ops.pod_container,
+        "args": {"plan": make_plan(services=("web-terminal", "code-server"))},
+        "facts": container_facts(None),
+        "contains": [["does not carry service(s) code-server", "use image: pinacle/workstation:latest", "exit 1"]],
+        "absent": ["docker run"],
+    },
+    {
+        "id": "image_pinacle_did_not_build_is_refused",
+        "op": ops.pod_container,
+        "args": {"plan": PLAN},
+        "facts": container_facts(None, services=None),
+        "contains": [["is not a pinacle pod image", "exit 1"]],
+        "absent": ["docker run"],
     },
     {
         "id": "absent_container_is_run_under_the_port_lock",
@@ -313,53 +331,25 @@ def test_router_write_is_one_docker_exec_argument(run_operation: Any) -> None:
 # --- pod_services --------------------------------------------------------------------------------
 
 SUPERVISOR_GLOB = ("paths", ("/etc/pinacle/supervisor/*.conf",))
-TERMINAL_CHECK = {"web-terminal": CATALOG["web-terminal"].installed_check}
 
 
-def services_facts(installed: frozenset[str], manager: str | None, confs: Mapping[str, str]) -> dict[Any, Any]:
-    return {
-        (PodInstalledServices, ("container", "pinacle-demo")): installed,
-        (PodPackageManager, ("container", "pinacle-demo")): manager,
-        (PodFiles, ("container", "pinacle-demo"), SUPERVISOR_GLOB): dict(confs),
-    }
+def services_facts(confs: Mapping[str, str]) -> dict[Any, Any]:
+    return {(PodFiles, ("container", "pinacle-demo"), SUPERVISOR_GLOB): dict(confs)}
 
-
-ALL_INSTALLED = frozenset({"web-terminal"})
 
 SERVICES_CASES: list[Case] = [
     {
-        "id": "installed_and_supervised_is_a_noop",
+        "id": "supervised_services_are_a_noop",
         "op": ops.pod_services,
         "args": {"plan": PLAN},
-        "facts": services_facts(ALL_INSTALLED, "apt", CONF_SHAS),
-        "noop": "services are installed and supervised",
-    },
-    {
-        "id": "missing_service_installs_with_apk_in_alpine_pods",
-        "op": ops.pod_services,
-        "args": {"plan": PLAN},
-        "facts": services_facts(frozenset(), "apk", CONF_SHAS),
-        "commands": ["docker exec pinacle-demo sh -c 'apk add --no-cache ttyd'"],
-    },
-    {
-        "id": "missing_service_installs_with_apt_in_debian_pods",
-        "op": ops.pod_services,
-        "args": {"plan": PLAN},
-        "facts": services_facts(frozenset(), "apt", CONF_SHAS),
-        "contains": [["docker exec pinacle-demo sh -c ", "apt-get install -y", " ttyd"]],
-    },
-    {
-        "id": "unknown_package_manager_falls_back_to_apt",
-        "op": ops.pod_services,
-        "args": {"plan": PLAN},
-        "facts": services_facts(frozenset(), None, CONF_SHAS),
-        "contains": [["apt-get install -y"]],
+        "facts": services_facts(CONF_SHAS),
+        "noop": "services are supervised",
     },
     {
         "id": "missing_supervisor_confs_are_written_then_reloaded",
         "op": ops.pod_services,
         "args": {"plan": PLAN},
-        "facts": services_facts(ALL_INSTALLED, "apt", {}),
+        "facts": services_facts({}),
         "contains": [
             [
                 "/etc/pinacle/supervisor/web-terminal.conf",
@@ -372,7 +362,7 @@ SERVICES_CASES: list[Case] = [
         "id": "stale_supervisor_conf_is_removed",
         "op": ops.pod_services,
         "args": {"plan": PLAN},
-        "facts": services_facts(ALL_INSTALLED, "apt", {**CONF_SHAS, "/etc/pinacle/supervisor/old.conf": "f" * 64}),
+        "facts": services_facts({**CONF_SHAS, "/etc/pinacle/supervisor/old.conf": "f" * 64}),
         "contains": [["rm -f /etc/pinacle/supervisor/old.conf", "pinacle-reload services"]],
         "absent": ["base64 -d"],
     },
@@ -380,7 +370,7 @@ SERVICES_CASES: list[Case] = [
         "id": "changed_supervisor_conf_is_rewritten_alone",
         "op": ops.pod_services,
         "args": {"plan": PLAN},
-        "facts": services_facts(ALL_INSTALLED, "apt", {**CONF_SHAS, "/etc/pinacle/supervisor/app.conf": "0" * 64}),
+        "facts": services_facts({**CONF_SHAS, "/etc/pinacle/supervisor/app.conf": "0" * 64}),
         "contains": [["/etc/pinacle/supervisor/app.conf", "pinacle-reload services"]],
         "absent": ["web-terminal.conf", "rm -f"],
     },
@@ -390,19 +380,6 @@ SERVICES_CASES: list[Case] = [
 @pytest.mark.parametrize("case", SERVICES_CASES, ids=lambda c: c["id"])
 def test_pod_services(case: Case, check_operation_case: CheckCase) -> None:
     check_operation_case(case)
-
-
-def test_only_catalog_services_are_checked_for_installation(run_operation: Any) -> None:
-    facts = services_facts(ALL_INSTALLED, "apt", CONF_SHAS)
-    result = run_operation(ops.pod_services, facts, plan=PLAN)
-    checks = [kw["checks"] for name, kw in result.fact_calls if name == "PodInstalledServices"]
-    assert checks == [TERMINAL_CHECK]
-
-
-def test_installed_pod_does_not_ask_for_its_package_manager(run_operation: Any) -> None:
-    facts = services_facts(ALL_INSTALLED, None, CONF_SHAS)
-    result = run_operation(ops.pod_services, facts, plan=PLAN)
-    assert "PodPackageManager" not in [name for name, _ in result.fact_calls]
 
 
 # --- user input stays data -----------------------------------------------------------------------
@@ -463,7 +440,7 @@ def test_hostile_env_reaches_docker_run_verbatim_and_runs_nothing(tmp_path: Path
 
 
 def test_hostile_app_command_reaches_the_pod_only_as_base64(run_operation: Any) -> None:
-    facts = services_facts(ALL_INSTALLED, "apt", {})
+    facts = services_facts({})
     command = run_operation(ops.pod_services, facts, plan=HOSTILE).commands[0]
     conf = HOSTILE.programs[1].supervisor_conf()
     assert "touch pwned" not in command
@@ -475,7 +452,7 @@ def test_hostile_app_command_reaches_the_pod_only_as_base64(run_operation: Any) 
 
 
 def test_write_file_command_writes_hostile_content_exactly(tmp_path: Path, run_operation: Any) -> None:
-    facts = services_facts(ALL_INSTALLED, "apt", {})
+    facts = services_facts({})
     script = shlex.split(run_operation(ops.pod_services, facts, plan=HOSTILE).commands[0])[5]
     script = script.replace("/etc/pinacle/supervisor", str(tmp_path / "supervisor"))
     script = script.replace("pinacle-reload services", "true")
