@@ -30,7 +30,7 @@ resources: {{cpus: 1, memory: 512m}}
 """
 SUPERVISED_APP = (
     "[program:app]\\ncommand=python3 -m http.server 3000 --directory /workspace\\n"
-    "[program:web-terminal]\\ncommand=pinacle-webterm --port 7681\\n"
+    "[program:web-terminal]\\ncommand=ttyd --interface 127.0.0.1 --writable --port 7681 bash -l\\nuser=dev\\n"
 )
 PLAIN_ROUTER = "server { listen 80 default_server; location / { proxy_pass http://127.0.0.1:3000; } }"
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import http.client
 import json
 import subprocess
@@ -10,8 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-import websockets
-from tests.integration.conftest import REPO, PodFactory, deploy_json, docker, pinacle_deploy
+from tests.integration.conftest import REPO, PodFactory, deploy_json, docker, pinacle_deploy, ttyd_echo
 
 pytestmark = pytest.mark.integration
 
@@ -21,27 +19,6 @@ def get(host_port: int, host: str, path: str = "/") -> tuple[int, str]:
     connection.request("GET", path, headers={"Host": host})
     response = connection.getresponse()
     return response.status, response.read().decode(errors="replace")
-
-
-def terminal_echo(host_port: int, host: str, text: str, expect: str) -> str:
-    """Open the web terminal's WebSocket through the router and run one command in it."""
-
-    async def session() -> str:
-        # The URI carries the pod's host name (the router routes on it); the TCP connection goes
-        # to loopback, as a browser resolving *.localhost would.
-        uri = f"ws://{host}:{host_port}/ws"
-        seen = ""
-        async with websockets.connect(uri, host="127.0.0.1", port=host_port, open_timeout=10) as ws:
-            await ws.send(f"echo {text}\n")
-            deadline = asyncio.get_running_loop().time() + 15
-            while asyncio.get_running_loop().time() < deadline:
-                frame = await asyncio.wait_for(ws.recv(), timeout=15)
-                seen += frame.decode(errors="replace") if isinstance(frame, bytes) else frame
-                if expect in seen:
-                    break
-        return seen
-
-    return asyncio.run(session())
 
 
 @pytest.fixture
@@ -65,7 +42,7 @@ def host_name(port: int, slug: object) -> str:
 def test_web_terminal_page_is_served_through_the_router(example_pod: dict[str, object]) -> None:
     status, body = get(int(example_pod["port"]), host_name(7681, example_pod["slug"]))  # type: ignore[arg-type]
     assert status == 200
-    assert "pinacle web terminal" in body
+    assert "<title>ttyd" in body
 
 
 def test_app_port_is_served_through_the_router(example_pod: dict[str, object]) -> None:
@@ -76,10 +53,10 @@ def test_app_port_is_served_through_the_router(example_pod: dict[str, object]) -
 
 
 def test_websocket_terminal_echoes_through_the_router(example_pod: dict[str, object]) -> None:
-    seen = terminal_echo(
+    seen = ttyd_echo(
         int(example_pod["port"]),
         host_name(7681, example_pod["slug"]),  # type: ignore[arg-type]
-        "pinacle-$((6*7))",
+        "echo pinacle-$((6*7))",
         expect="pinacle-42",
     )
     assert "pinacle-42" in seen
@@ -241,3 +218,14 @@ def test_longest_allowed_slug_deploys(pod_file: PodFactory) -> None:
     assert len(str(data["slug"])) == 42
     status, _ = get(result["pods"][0]["host_port"], host_name(3000, data["slug"]))
     assert status == 200
+
+
+def test_a_service_the_image_lacks_fails_before_anything_is_created(pod_file: PodFactory) -> None:
+    path, data = pod_file("noimg", services=["web-terminal", "code-server"], image="pinacle/base:latest")
+    result = pinacle_deploy(str(path), check=False)
+    assert result.returncode != 0
+    assert "does not carry service(s) code-server" in result.stderr
+    assert "use image: pinacle/workstation:latest" in result.stderr
+    label = f"label=pinacle.pod={data['slug']}"
+    for lister in (["ps", "-aq"], ["network", "ls", "-q"], ["volume", "ls", "-q"]):
+        assert docker(*lister, "--filter", label) == "", lister

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.integration
 def test_snapshot_restore_round_trip(pod: dict[str, Any], slugs: list[str], snapshot_names: list[str]) -> None:
     slug = pod["slug"]
     script = "echo kept > /workspace/data.txt && echo installed > /usr/local/share/marker.txt"
-    run("pinacle", "exec", slug, "--", "sh", "-c", script)
+    run("pinacle", "exec", "--root", slug, "--", "sh", "-c", script)
     name = f"{slug}-snap"
     snapshot_names.append(name)
     created = pinacle_json("snapshot", slug, name)["snapshots"]
@@ -105,8 +105,14 @@ def test_snapshot_of_a_stopped_pod_restores_its_pod_file(
     restored = pinacle_json("restore", name, "--as", restored_slug)["pods"][0]
     assert restored["healthy"] is True
     assert run("pinacle", "exec", restored_slug, "--", "printenv", "GREETING").stdout == "hello from the pod file\n"
-    # default_port: a host name that names no port reaches the app, not the web terminal.
-    page = run("curl", "-s", f"http://127.0.0.1:{restored['host_port']}/ready.txt").stdout
+    # default_port: the bare pod name (no port in it) reaches the app, not the web terminal.
+    page = run(
+        "curl",
+        "-s",
+        "-H",
+        f"Host: pod-{restored_slug}.localhost",
+        f"http://127.0.0.1:{restored['host_port']}/ready.txt",
+    ).stdout
     assert page == "ready\n"
     # health_path: without /ready.txt the app is reported unhealthy (404), though / still answers.
     run("pinacle", "exec", restored_slug, "--", "rm", "/workspace/ready.txt")
