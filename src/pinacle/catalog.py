@@ -5,7 +5,7 @@ pod's supervisor runs (as the pod's unprivileged user), and where its health che
 table, not code paths, so adding a service is a data change (STYLE rule 3).
 
 Nothing is installed when a pod starts: a service's software is part of the pod image, and every
-image pinacle builds says which catalog services it carries in its ``pinacle.image.services`` label
+image pinacle builds says which catalog services it carries in its ``pinacle.services`` label
 (see ``docker/``). A pod that lists a service its image lacks is refused before its container is
 created, with the name of an image that has it. Every entry here is started, and driven in a real
 browser through the pod's router, by the test suite.
@@ -24,7 +24,7 @@ from pinacle.errors import SpecError
 
 # ttyd's own client options: "Leave site?" prompts would block closing a tab for nothing, since a
 # terminal's shell keeps running in the pod whether or not a browser shows it.
-IMAGE_SERVICES_LABEL = "pinacle.image.services"
+IMAGE_SERVICES_LABEL = "pinacle.services"
 """Image label: the comma-separated catalog services a pod image carries."""
 
 _TTYD = "ttyd --interface 127.0.0.1 --writable --client-option disableLeaveAlert=true"
@@ -109,7 +109,7 @@ def missing_from_image(services: tuple[str, ...] | list[str], image: str, provid
 
     + services: the catalog services a pod lists
     + image: the pod's image, for the message
-    + provided: the image's ``pinacle.image.services`` label, None when it has no such label
+    + provided: the image's ``pinacle.services`` label, None when it has no such label
     """
     if provided is None:
         return (
