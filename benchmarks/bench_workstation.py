@@ -26,7 +26,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
-from pinacle.plan import DeploySettings, plan_pod  # noqa: E402
+from pinacle.pod.desired import plan_pod  # noqa: E402
+from pinacle.pod.settings import DeploySettings  # noqa: E402
 from pinacle.spec import PodSpec  # noqa: E402
 
 IMAGE = "pinacle/workstation:latest"

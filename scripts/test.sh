@@ -1,12 +1,20 @@
 #!/usr/bin/env bash
 # The whole test suite: lint, types, unit, Lima template, integration (real Docker + gVisor),
-# and the testinfra checks against this host. Needs a provisioned host (scripts/up.sh or
-# scripts/provision-local.sh).
+# browser (Chromium driving real pods through their routers), and the testinfra checks against
+# this host. Needs a provisioned host with both images (scripts/up.sh or scripts/provision-local.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/.venv/bin:$PATH"
 ruff check src tests benchmarks deploys inventory
 ruff format --check src tests benchmarks deploys inventory
 mypy
-pytest tests/unit tests/lima tests/integration "$@"
-pytest tests/infra --hosts=local:// "$@"
+shellcheck -e SC1091 scripts/*.sh docker/*.sh docker/lib/*.sh docker/ttyd/*.sh docker/images/*/setup.sh \
+    docker/rootfs/usr/local/bin/pinacle-reload src/pinacle/host_scripts/*
+pytest tests/unit tests/lima tests/integration tests/browser "$@"
+# The testinfra checks look at the pods a host has: give them one (pods/example.yaml under a slug
+# of its own), and take it away afterwards.
+pod_file=$(mktemp --suffix=.yaml)
+sed 's/^slug: example$/slug: infra-check/' pods/example.yaml >"$pod_file"
+trap 'pinacle delete -i @local infra-check --purge >/dev/null; rm -f "$pod_file"' EXIT
+pinacle-deploy -i @local "$pod_file" >/dev/null
+PINACLE_INFRA_PODS=infra-check pytest tests/infra --hosts=local:// "$@"

@@ -15,6 +15,12 @@ class SpecError(PinacleError):
     exit_code = 65  # EX_DATAERR; 2 is reserved for "changes pending" in --dry-run
 
 
+class ConflictError(PinacleError):
+    """The request is well-formed but conflicts with what the host holds (a name taken, in use)."""
+
+    exit_code = 9
+
+
 class TargetError(PinacleError):
     """The target host cannot be reached or selected."""
 
@@ -31,6 +37,10 @@ class DeployError(PinacleError):
     """An operation failed on the host."""
 
     exit_code = 5
+
+
+class PortClaimLost(DeployError):
+    """A concurrent deploy claimed the host port this one chose; reading the host again resolves it."""
 
 
 class PodNotFound(PinacleError):

@@ -22,10 +22,13 @@ from pyinfra.connectors.local import LocalConnector
 from pyinfra.connectors.ssh import SSHConnector
 from pyinfra.context import ctx_state
 
-from pinacle.errors import DeployError, HealthError, TargetError
+from pinacle.errors import DeployError, HealthError, PortClaimLost, TargetError
 from pinacle.facts.host import DockerServer
-from pinacle.facts.pod import DockerObjectExists, PodContainer, PodFiles, PodImage, RouteStatus, TakenPorts
-from pinacle.plan import POD_METADATA_PATH, ROUTER_CONFIG_PATH, SUPERVISOR_DIR, ObservedPod, PodPlan, healthy
+from pinacle.facts.pod import PodStates, RouteStatus, statuses_for
+from pinacle.pod.desired import PodPlan
+from pinacle.pod.health import healthy
+from pinacle.pod.observed import HostPods
+from pinacle.pod.ports import CLAIM_LOST_MESSAGE
 from pinacle.ssh import SSH_DATA_KEYS, ssh_argv
 
 LIMA_TARGET = "lima"
@@ -78,7 +81,9 @@ class Session:
 
     def __init__(self, target: str) -> None:
         self.target = target
-        self.state = State()
+        # Operations act on a diff computed beforehand, so pyinfra need not run each one a second
+        # time while preparing just to learn whether it would change something.
+        self.state = State(check_for_changes=False)
         self.state.init(make_inventory(target, self.state), Config())
         self.state.print_noop_info = False
         connect_all(self.state)
@@ -118,6 +123,8 @@ class Session:
             result.changed[host.name] = names
         if failed or aborted or self.state.failed_hosts:
             detail = "\n".join(failed) or aborted
+            if CLAIM_LOST_MESSAGE in detail:
+                raise PortClaimLost(f"deploy on {self.target} lost a port claim:\n{detail}")
             raise DeployError(f"deploy failed on {self.target}:\n{detail}")
         return result
 
@@ -132,53 +139,25 @@ def session(target: str) -> Iterator[Session]:
         current.close()
 
 
-def observe_pod(host: Any, plan: PodPlan) -> ObservedPod:
-    """Read everything the diff needs about one pod from the host."""
-    container = host.get_fact(PodContainer, container=plan.container.name)
-    files: dict[str, str] = {}
-    if container is not None and container.running:
-        files = host.get_fact(
-            PodFiles,
-            container=plan.container.name,
-            paths=(ROUTER_CONFIG_PATH, POD_METADATA_PATH, f"{SUPERVISOR_DIR}/*.conf"),
-        )
-    programs = {
-        path.rsplit("/", 1)[1].removesuffix(".conf"): sha
-        for path, sha in files.items()
-        if path.startswith(SUPERVISOR_DIR + "/")
-    }
-    image_id, image_services = observe_image(host, plan.container.image)
-    return ObservedPod(
-        network=host.get_fact(DockerObjectExists, kind="network", object_name=plan.network),
-        volume=host.get_fact(DockerObjectExists, kind="volume", object_name=plan.volume),
-        container=container,
-        image_id=image_id,
-        image_services=image_services,
-        router_sha=files.get(ROUTER_CONFIG_PATH),
-        metadata_sha=files.get(POD_METADATA_PATH),
-        program_shas=programs,
-    )
-
-
-def observe_image(host: Any, image: str) -> tuple[str | None, frozenset[str] | None]:
-    """A pod image's ID and the services it carries; (None, None) when the host lacks it."""
-    found: tuple[str, frozenset[str] | None] | None = host.get_fact(PodImage, image=image)
-    return found if found is not None else (None, None)
+def observe_pods(host: Any, images: tuple[str, ...] = ()) -> HostPods:
+    """Every pod on ``host`` (and the IDs and services of ``images``), in one round trip."""
+    result: HostPods = host.get_fact(PodStates, images=tuple(sorted(set(images))))
+    return result
 
 
 def docker_is_up(host: Any) -> bool:
     return host.get_fact(DockerServer) is not None
 
 
-def taken_ports(host: Any) -> dict[int, str]:
-    result: dict[int, str] = host.get_fact(TakenPorts)
-    return result
+def route_statuses(host: Any, urls: Mapping[str, str]) -> dict[str, int]:
+    """key -> HTTP status of each URL (key -> URL), all requested in parallel; 0 for no answer."""
+    answered: dict[str, int] = host.get_fact(RouteStatus, urls=tuple(sorted(set(urls.values()))))
+    return statuses_for(urls, answered)
 
 
-def route_statuses(host: Any, plan: PodPlan, host_port: int) -> dict[str, int]:
-    requests = {r.name: (r.host_name(plan.slug, plan.domain), r.health_path) for r in plan.routes}
-    result: dict[str, int] = host.get_fact(RouteStatus, host_port=host_port, requests=requests)
-    return result
+def health_urls(plan: PodPlan, host_port: int) -> dict[str, str]:
+    """Route name -> the URL its health check requests through the pod's router."""
+    return {r.name: r.url(plan.slug, plan.domain, host_port).rstrip("/") + r.health_path for r in plan.routes}
 
 
 def wait_until_healthy(
@@ -190,10 +169,10 @@ def wait_until_healthy(
 ) -> dict[str, int]:
     """Poll each route through the router until every service answers, or raise HealthError."""
     deadline = time.monotonic() + timeout
-    last: dict[str, int] = {}
+    urls = health_urls(plan, host_port)
     reported: set[str] = set()
     while True:
-        last = route_statuses(host, plan, host_port)
+        last = route_statuses(host, urls)
         for name, status in last.items():
             if healthy(status) and name not in reported:
                 reported.add(name)
@@ -205,7 +184,7 @@ def wait_until_healthy(
             raise HealthError(
                 f"pod {plan.slug}: not healthy after {timeout:.0f}s: {waiting}; see `pinacle logs {plan.slug}`"
             )
-        time.sleep(0.5)
+        time.sleep(0.2)
 
 
 def is_local(host: Any) -> bool:

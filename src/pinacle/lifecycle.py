@@ -25,17 +25,11 @@ from typing import Any
 
 from pinacle.catalog import CATALOG
 from pinacle.errors import SpecError
-from pinacle.plan import (
-    LABEL_DOMAIN,
-    LABEL_NAME,
-    LABEL_POD,
-    LABEL_ROUTES,
-    ContainerRecord,
-    DeploySettings,
-    PodPlan,
-    healthy,
-    plan_pod,
-)
+from pinacle.pod.desired import PodPlan, plan_pod
+from pinacle.pod.health import healthy
+from pinacle.pod.names import LABEL_DOMAIN, LABEL_NAME, LABEL_POD, LABEL_ROUTES
+from pinacle.pod.observed import ContainerRecord, PodRecord
+from pinacle.pod.settings import DeploySettings
 from pinacle.router import Route
 from pinacle.spec import PodSpec
 
@@ -63,19 +57,22 @@ def parse_routes(raw: str) -> list[tuple[str, int]]:
     return routes
 
 
-def with_pod_metadata(record: ContainerRecord, metadata: Mapping[str, Any] | None) -> ContainerRecord:
-    """The record with what the pod's ``/etc/pinacle/pod.json`` says now: its routes and its pod file.
+def with_record(record: ContainerRecord, pod: PodRecord | None) -> ContainerRecord:
+    """The container with what its host record says: the pod file and the routes it serves now.
 
     The routes label is written when the container is created; a later change to routes only
-    reloads the router and rewrites pod.json, so pod.json is the truth whenever it can be read.
+    reloads the router and rewrites the record, so the record is the truth whenever there is one.
     """
-    metadata = metadata or {}
-    routes = metadata.get("routes")
-    spec = metadata.get("spec")
+    if pod is None:
+        return record
     labels = dict(record.labels)
-    if isinstance(routes, list):
-        labels[LABEL_ROUTES] = ",".join(f"{r['name']}:{int(r['port'])}" for r in routes if isinstance(r, dict))
-    return replace(record, labels=labels, spec_data=spec if isinstance(spec, dict) else record.spec_data)
+    try:
+        routes = plan_pod(spec_from_data(pod.spec), DeploySettings(domain=pod.domain)).routes
+    except SpecError:
+        return record
+    labels[LABEL_ROUTES] = ",".join(f"{r.name}:{r.port}" for r in routes)
+    labels[LABEL_DOMAIN] = pod.domain
+    return replace(record, labels=labels, spec_data=pod.spec)
 
 
 def spec_data_from_labels(

@@ -19,11 +19,10 @@ from pinacle.facts.lifecycle import (
     ImageEnv,
     NetworkUsage,
     PathExists,
-    PodContainers,
     ProgramCommands,
     Snapshots,
 )
-from pinacle.facts.pod import PodMetadata, PodObjects, TakenPorts
+from pinacle.facts.pod import PodObjects
 from pinacle.host import (
     DAEMON_JSON_PATH,
     PROBE_IMAGE,
@@ -46,9 +45,13 @@ from pinacle.lifecycle import (
     snapshot_spec_data,
     snapshot_visibility,
     spec_from_data,
-    with_pod_metadata,
+    with_record,
 )
-from pinacle.plan import ContainerRecord, DeploySettings, container_name, healthy, plan_pod
+from pinacle.pod.desired import plan_pod
+from pinacle.pod.diff import PodDiff, diff_pod
+from pinacle.pod.health import healthy
+from pinacle.pod.observed import ContainerRecord, ObservedPod
+from pinacle.pod.settings import DeploySettings
 
 Step = Callable[[str], None]
 
@@ -69,36 +72,57 @@ def _require_docker(session: executor.Session) -> None:
 
 
 def pods(session: executor.Session, slug: str | None = None) -> list[tuple[Any, ContainerRecord]]:
-    """(host, container) for every pod on the target, or for pod ``slug``."""
+    """(host, container) for every pod on the target, or for pod ``slug``; one read per host."""
     _require_docker(session)
-    return [(host, record) for host in session.hosts for record in _host_pods(session, host, slug)]
+    return [(host, record) for host in session.hosts for record in _host_pods(host, slug)]
 
 
-def _host_pods(session: executor.Session, host: Any, slug: str | None = None) -> list[ContainerRecord]:
-    """The pod containers on one host, each with what its pod.json says (routes served, pod file)."""
-    records = []
-    for record in session.fact(host, PodContainers, slug=slug):
-        if record.name != container_name(record.slug):
-            continue  # helpers started from snapshot images
-        records.append(with_pod_metadata(record, session.fact(host, PodMetadata, container=record.name)))
-    return records
+def _host_pods(host: Any, slug: str | None = None) -> list[ContainerRecord]:
+    """The pod containers on one host, each with what its host record says (routes, pod file)."""
+    state = executor.observe_pods(host)
+    return [
+        with_record(container, state.records.get(name))
+        for name, container in sorted(state.containers.items())
+        if slug is None or name == slug
+    ]
 
 
-def _statuses(host: Any, record: ContainerRecord) -> dict[str, int] | None:
-    if not record.running or record.host_port is None:
-        return None
-    return executor.route_statuses(host, plan_from_container(record), record.host_port)
+def _statuses(host: Any, records: list[ContainerRecord]) -> dict[str, dict[str, int] | None]:
+    """slug -> route name -> HTTP status, for every running pod of ``records``: one parallel request."""
+    urls: dict[tuple[str, str], str] = {}
+    for record in records:
+        if record.running and record.host_port is not None:
+            for name, url in executor.health_urls(plan_from_container(record), record.host_port).items():
+                urls[(record.slug, name)] = url
+    answered = executor.route_statuses(host, {f"{s}\0{n}": url for (s, n), url in urls.items()}) if urls else {}
+    statuses: dict[str, dict[str, int] | None] = {r.slug: None for r in records}
+    for key, status in answered.items():
+        pod, _, name = key.partition("\0")
+        found = statuses.get(pod) or {}
+        found[name] = status
+        statuses[pod] = found
+    return statuses
+
+
+def _records(session: executor.Session, slug: str | None = None, health: bool = True) -> list[dict[str, Any]]:
+    results = []
+    for host in session.hosts:
+        found = _host_pods(host, slug)
+        statuses = _statuses(host, found) if health else {}
+        results += [pod_record(r, host.name, statuses.get(r.slug)) for r in found]
+    return results
 
 
 def list_pods(session: executor.Session, health: bool = True) -> list[dict[str, Any]]:
     """Every pod, in the shape of :func:`pinacle.lifecycle.pod_record`."""
-    return [pod_record(r, host.name, _statuses(host, r) if health else None) for host, r in pods(session)]
+    _require_docker(session)
+    return _records(session, health=health)
 
 
 def pod_status(session: executor.Session, slug: str) -> list[dict[str, Any]]:
     """One pod (one record per host holding it); PodNotFound when no host does."""
     _require_pod(session, slug)
-    return [pod_record(r, host.name, _statuses(host, r)) for host, r in pods(session, slug)]
+    return _records(session, slug)
 
 
 def stop(session: executor.Session, slug: str) -> int:
@@ -224,7 +248,16 @@ def restore(
     spec = spec_from_data(record.spec_data(), slug=slug, image=record.image, host_port=kept_port)
     plan = plan_pod(spec, DeploySettings.from_env())
     step(f"restoring {record.name} as pod {slug}" + (" (replacing it)" if replace else ""))
-    session.apply(deploys.restore_pod, plan=plan, archive=snapshot_archive(record.name), replace=replace)
+    diffs: dict[str, tuple[PodDiff, str | None]] = {}
+    for host in session.hosts:
+        state = executor.observe_pods(host, (plan.container.image,))
+        image_id, services = state.images.get(plan.container.image, (None, None))
+        # Against a host without the pod: a replacement removes it first, in the same deploy.
+        diff = diff_pod(plan, ObservedPod(image_id=image_id, image_services=services), state.taken_ports())
+        if diff.problem:
+            raise HostError(f"{host.name}: pod {slug}: {diff.problem}")
+        diffs[host.name] = (diff, image_id)
+    session.apply(deploys.restore_pod, diffs=diffs, archive=snapshot_archive(record.name), replace=replace)
     results = []
     for host, container in pods(session, slug):
         if container.host_port is None:
@@ -308,7 +341,7 @@ def _doctor_host(
     )
 
     low, high = settings.port_range
-    taken = ports_in_range(session.fact(host, TakenPorts), settings.port_range)
+    taken = ports_in_range(executor.observe_pods(host).taken_ports(), settings.port_range)
     size = high - low + 1
     state = level(taken, size, 0.9)
     checks.append(
@@ -332,8 +365,10 @@ def _doctor_host(
             )
         )
 
-    for record in _host_pods(session, host):
-        checks.append(_pod_check(host, record))
+    found = _host_pods(host)
+    statuses = _statuses(host, found)
+    for record in found:
+        checks.append(_pod_check(record, statuses.get(record.slug)))
     return checks
 
 
@@ -372,7 +407,7 @@ def _runtime_check(
     )
 
 
-def _pod_check(host: Any, record: ContainerRecord) -> dict[str, str]:
+def _pod_check(record: ContainerRecord, found: dict[str, int] | None) -> dict[str, str]:
     name = f"pod {record.slug}"
     if record.state == "stopped":
         return _check(name, "ok", "stopped (by `pinacle stop`)")
@@ -383,7 +418,7 @@ def _pod_check(host: Any, record: ContainerRecord) -> dict[str, str]:
             f"container is {record.state} (restarts: {record.restart_count})",
             f"see `pinacle logs {record.slug}`; `pinacle start {record.slug}` or re-deploy it",
         )
-    statuses = _statuses(host, record) or {}
+    statuses = found or {}
     bad = {n: s for n, s in statuses.items() if not healthy(s)}
     if bad or not statuses:
         detail = ", ".join(f"{n} HTTP {s:03d}" for n, s in sorted(bad.items())) or "no routes"

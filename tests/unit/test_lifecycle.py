@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
 
@@ -24,10 +22,13 @@ from pinacle.lifecycle import (
     snapshot_visibility,
     spec_data_from_labels,
     spec_from_data,
-    with_pod_metadata,
+    with_record,
 )
-from pinacle.plan import ContainerRecord, DeploySettings, plan_pod
-from pinacle.spec import PodSpec
+from pinacle.pod.desired import plan_pod
+from pinacle.pod.diff import desired_record
+from pinacle.pod.observed import ContainerRecord, ObservedPod, PodRecord
+from pinacle.pod.settings import DeploySettings
+from pinacle.spec import AppPortSpec, PodSpec
 
 LABELS = {
     "pinacle.pod": "demo",
@@ -42,7 +43,7 @@ LABELS = {
 def record(**kwargs: object) -> ContainerRecord:
     base: dict[str, object] = {
         "name": "pinacle-demo", "id": "abc", "status": "running", "exit_code": 0,
-        "restart_count": 0, "started_at": "", "created": "2025-01-01T00:00:00.123456789Z",
+        "restart_count": 0, "created": "2025-01-01T00:00:00.123456789Z",
         "image": "pinacle/base:latest", "runtime": "runsc", "labels": LABELS,
     }  # fmt: skip
     base.update(kwargs)
@@ -109,21 +110,31 @@ def test_age_helpers() -> None:
     assert human_age(None) == "-" and human_age(59) == "59s" and human_age(7200) == "2h"
 
 
-def test_live_routes_replace_the_creation_time_label() -> None:
-    metadata = {"routes": [{"name": "app", "port": 3000}, {"name": "extra", "port": 4000}]}
-    live = with_pod_metadata(record(), metadata)
+def host_record(spec: PodSpec, domain: str = "localhost") -> PodRecord:
+    """The host record a rollout of ``spec`` writes."""
+    return desired_record(plan_pod(spec, DeploySettings(domain=domain)), ObservedPod(), 30005)
+
+
+def test_the_records_routes_replace_the_creation_time_label() -> None:
+    ports = (AppPortSpec(name="app", port=3000), AppPortSpec(name="extra", port=4000))
+    spec = PodSpec(name="Demo", slug="demo", services=(), ports=ports)
+    live = with_record(record(), host_record(spec))
     assert parse_routes(live.labels["pinacle.routes"]) == [("app", 3000), ("extra", 4000)]
     assert live.labels["pinacle.pod"] == "demo"
 
 
-def test_without_metadata_the_label_routes_stand() -> None:
-    assert with_pod_metadata(record(), None) == record()
+def test_the_records_domain_replaces_the_label() -> None:
+    live = with_record(record(), host_record(CUSTOM_SPEC, domain="pods.example.com"))
+    assert live.labels["pinacle.domain"] == "pods.example.com"
 
 
-def pod_file_metadata(spec: PodSpec) -> dict[str, Any]:
-    """pod.json as the deployer writes it for ``spec``."""
-    loaded: dict[str, Any] = json.loads(plan_pod(spec, DeploySettings()).metadata)
-    return loaded
+def test_without_a_record_the_labels_stand() -> None:
+    assert with_record(record(), None) == record()
+
+
+def test_a_record_whose_pod_file_no_longer_validates_leaves_the_labels() -> None:
+    broken = PodRecord("demo", {"slug": "Not A Slug"}, "localhost", "h", {}, 30005)
+    assert with_record(record(), broken) == record()
 
 
 CUSTOM_SPEC = PodSpec.model_validate(
@@ -139,18 +150,22 @@ CUSTOM_SPEC = PodSpec.model_validate(
 )
 
 
-def test_pod_json_carries_the_resolved_pod_file() -> None:
-    assert PodSpec.model_validate(pod_file_metadata(CUSTOM_SPEC)["spec"]) == CUSTOM_SPEC
+def test_the_host_record_carries_the_resolved_pod_file() -> None:
+    assert PodSpec.model_validate(host_record(CUSTOM_SPEC).spec) == CUSTOM_SPEC
+
+
+def test_with_record_hands_the_pod_file_to_day_2_commands() -> None:
+    assert with_record(record(), host_record(CUSTOM_SPEC)).spec_data == host_record(CUSTOM_SPEC).spec
 
 
 def test_health_checks_use_the_pod_file_over_labels() -> None:
-    plan = plan_from_container(with_pod_metadata(record(), pod_file_metadata(CUSTOM_SPEC)))
+    plan = plan_from_container(with_record(record(), host_record(CUSTOM_SPEC)))
     assert [(r.name, r.health_path) for r in plan.routes] == [("web-terminal", "/"), ("app", "/ready")]
     assert plan.main_port == 3000
 
 
 def test_snapshot_keeps_the_pod_file_except_its_fixed_host_port() -> None:
-    rec = with_pod_metadata(record(), pod_file_metadata(CUSTOM_SPEC))
+    rec = with_record(record(), host_record(CUSTOM_SPEC))
     restored = spec_from_data(snapshot_spec_data(rec, {}, []), slug="copy", image="pinacle-snapshot/demo:s1")
     assert restored.host_port is None
     assert restored.default_port == 3000 and restored.ports == CUSTOM_SPEC.ports and restored.env == {"FOO": "bar"}

@@ -20,7 +20,7 @@ from pinacle.cli.errors import report_errors
 from pinacle.cli.output import Progress
 from pinacle.errors import PodNotFound
 from pinacle.lifecycle import human_age, parse_routes
-from pinacle.plan import LABEL_ROUTES, POD_HOME, POD_USER, WORKSPACE, container_name, volume_name
+from pinacle.pod.names import LABEL_ROUTES, POD_HOME, POD_USER, WORKSPACE, container_name, volume_name
 
 
 def _health(record: dict[str, Any]) -> str:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import importlib.resources
+
 from pyinfra import host
 from pyinfra.api import deploy
 from pyinfra.facts.server import Arch
-from pyinfra.operations import apk, apt
+from pyinfra.operations import apk, apt, files
 
 from pinacle.facts.host import HostPackageManager, InitSystem
 from pinacle.host import HostSettings, host_settings, package_manager, runsc_source
 from pinacle.operations import host as host_ops
+from pinacle.pod.names import POD_CREATE_SCRIPT
 
 HOST_DATA_DEFAULTS = {name: field.default for name, field in HostSettings.model_fields.items()}
 
@@ -71,6 +74,13 @@ def provision_host() -> None:
         )
     host_ops.docker_daemon_config(name="Register the gVisor runtime in daemon.json", settings=settings, init=init)
     host_ops.daemons_running(name=f"Start containerd and Docker ({init} init)", init=init)
+    files.put(
+        name="Install the pod create script",
+        src=str(importlib.resources.files("pinacle").joinpath("host_scripts", "pinacle-pod-create")),
+        dest=POD_CREATE_SCRIPT,
+        mode="755",
+        create_remote_dir=True,
+    )
     host_ops.probe_image(name="Import the runtime probe image", busybox=packages.busybox_static)
     host_ops.gvisor_runtime_works(
         name=f"Check a container runs under {settings.runsc_runtime_name} (and coreutils' ls in it)",

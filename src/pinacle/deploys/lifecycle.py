@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+from pyinfra import host
 from pyinfra.api import deploy
 
 from pinacle.deploys.pod import roll_out_pod
 from pinacle.operations import lifecycle as ops
-from pinacle.plan import PodPlan
+from pinacle.pod.diff import PodDiff
 
 
 @deploy("Stop pod")
@@ -42,9 +45,13 @@ def delete_snapshot(snapshot: str, image: str | None) -> None:
 
 
 @deploy("Restore pod")
-def restore_pod(plan: PodPlan, archive: str, replace: bool = False) -> None:
-    """Roll out ``plan`` with its workspace from ``archive``; with ``replace``, first remove the
-    pod of that slug and its workspace (one deploy: pyinfra runs a state's operations once)."""
+def restore_pod(diffs: Mapping[str, tuple[PodDiff, str | None]], archive: str, replace: bool = False) -> None:
+    """Roll out this host's diff with its workspace from ``archive``; with ``replace``, first remove
+    the pod of that slug and its workspace (one deploy: pyinfra runs a state's operations once).
+
+    + diffs: host name -> (diff, image ID), each made against a host without the pod
+    """
+    diff, image_id = diffs[host.name]
     if replace:
-        ops.pod_removed(name=f"Remove pod {plan.slug} to replace it", slug=plan.slug, purge=True)
-    roll_out_pod(plan=plan, workspace_archive=archive)
+        ops.pod_removed(name=f"Remove pod {diff.plan.slug} to replace it", slug=diff.plan.slug, purge=True)
+    roll_out_pod(diff=diff, image_id=image_id, workspace_archive=archive)

@@ -2,27 +2,41 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
+from pyinfra import host
 from pyinfra.api import deploy
 
 from pinacle.operations import lifecycle as lifecycle_ops
 from pinacle.operations import pod as pod_ops
-from pinacle.plan import PodPlan
+from pinacle.pod.diff import PodDiff
 
 
 @deploy("Roll out pod")
-def roll_out_pod(plan: PodPlan, workspace_archive: str | None = None) -> None:
-    """Network, workspace volume, gVisor container, router config, services, then the pod record.
+def roll_out_pod(diff: PodDiff, image_id: str | None, workspace_archive: str | None = None) -> None:
+    """Network, gVisor container (configured before it starts), live config changes, host record.
 
     With ``workspace_archive`` (a restore), the volume is filled from it before the container
     first starts.
     """
-    pod_ops.pod_network(name=f"Network {plan.network}", plan=plan)
-    pod_ops.pod_volume(name=f"Volume {plan.volume}", plan=plan)
+    plan = diff.plan
+    pod_ops.pod_network(name=f"Network {plan.network}", diff=diff)
     if workspace_archive is not None:
         lifecycle_ops.workspace_restored(
             name=f"Workspace from {workspace_archive}", plan=plan, archive=workspace_archive
         )
-    pod_ops.pod_container(name=f"Container {plan.container.name} ({plan.container.runtime})", plan=plan)
-    pod_ops.pod_router(name="Router config", plan=plan)
-    pod_ops.pod_services(name="Services", plan=plan)
-    pod_ops.pod_metadata(name="Pod record", plan=plan)
+    pod_ops.pod_container(
+        name=f"Container {plan.container.name} ({plan.container.runtime})", diff=diff, image_id=image_id
+    )
+    pod_ops.pod_config(name="Router and services", diff=diff)
+    pod_ops.pod_record(name="Pod record", diff=diff)
+
+
+@deploy("Roll out pods")
+def roll_out_pods(diffs: Mapping[str, Sequence[tuple[PodDiff, str | None]]]) -> None:
+    """Several pods in one run (``pinacle-deploy a.yaml b.yaml``): this host's diffs, pod by pod.
+
+    + diffs: host name -> (diff, image ID) of each pod with something to do on that host
+    """
+    for diff, image_id in diffs.get(host.name, ()):
+        roll_out_pod(diff=diff, image_id=image_id)

@@ -15,7 +15,8 @@ from pinacle.lifecycle import (
     SnapshotRecord,
     program_commands,
 )
-from pinacle.plan import LABEL_POD, SUPERVISOR_DIR, ContainerRecord
+from pinacle.pod.names import LABEL_POD, SUPERVISOR_DIR
+from pinacle.pod.observed import ContainerRecord
 
 
 class PodContainers(FactBase[list[ContainerRecord]]):

@@ -1,27 +1,38 @@
-"""Facts about pods on a host, read from Docker labels and from inside the pod container."""
+"""Facts about the pods on a host: one round trip reads all of them; health checks through routers.
+
+Docker's own "No such ..." is the only thing read as absent: any other Docker failure (a stopped
+daemon, a refused socket) fails the fact with Docker's message, so it is never mistaken for a host
+without pods.
+"""
 
 from __future__ import annotations
 
 import json
-import re
 import shlex
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pyinfra.api import FactBase
 
 from pinacle.catalog import parse_image_services
-from pinacle.plan import LABEL_POD, LABEL_PORT, POD_METADATA_PATH, ContainerRecord
+from pinacle.errors import HostError
+from pinacle.pod.names import LABEL_POD, RECORD_DIR, container_name
+from pinacle.pod.observed import ContainerRecord, HostPods, PodRecord, RecordError
+from pinacle.pod.ports import listening_ports
 
 # One JSON object per container: what the planner and every day-2 command read of it.
 CONTAINER_FORMAT = (
     '{"name":{{json .Name}},"id":{{json .Id}},"status":{{json .State.Status}},'
     '"exit_code":{{.State.ExitCode}},"restart_count":{{.RestartCount}},'
-    '"started_at":{{json .State.StartedAt}},"created":{{json .Created}},'
+    '"created":{{json .Created}},'
     '"image":{{json .Config.Image}},"runtime":{{json .HostConfig.Runtime}},'
     '"labels":{{json .Config.Labels}},"nano_cpus":{{.HostConfig.NanoCpus}},'
     '"memory":{{.HostConfig.Memory}},"env":{{json .Config.Env}}}'
 )
+IMAGE_FORMAT = "{{.Id}} {{json .Config.Labels}}"
+# Records are one line of JSON each; anything longer than this is not one of ours.
+RECORD_MAX_BYTES = 262144
+_SECTION = "#pinacle:"
 
 
 def parse_container(line: str) -> ContainerRecord:
@@ -33,7 +44,6 @@ def parse_container(line: str) -> ContainerRecord:
         status=str(raw.get("status", "")),
         exit_code=int(raw.get("exit_code") or 0),
         restart_count=int(raw.get("restart_count") or 0),
-        started_at=str(raw.get("started_at", "")),
         created=str(raw.get("created", "")),
         image=str(raw.get("image", "")),
         runtime=str(raw.get("runtime", "")),
@@ -44,26 +54,130 @@ def parse_container(line: str) -> ContainerRecord:
     )
 
 
+def _docker(args: str, section: str) -> str:
+    """Run ``docker ARGS``; on failure print its message as an error line instead of its output."""
+    return (
+        f'out=$(docker {args} 2>&1) && {{ [ -z "$out" ] || printf "%s\\n" "$out"; }} '
+        f'|| printf "{_SECTION}error {section}: %s\\n" "$out"'
+    )
+
+
+def pod_states_command(images: Sequence[str] = ()) -> str:
+    """The one command :class:`PodStates` runs: sections of containers, networks, ... records."""
+    inspect = f"inspect --type container --format {shlex.quote(CONTAINER_FORMAT)}"
+    steps = [
+        f"echo '{_SECTION}containers'",
+        f"ids=$(docker ps -aq --filter label={LABEL_POD} 2>&1) || "
+        f'{{ printf "{_SECTION}error docker: %s\\n" "$ids"; exit 0; }}',
+        # A container removed between listing and inspecting is absent: only Docker's "No such"
+        # lines are let through beside the records (the parser refuses any other message).
+        f'[ -z "$ids" ] || docker {inspect} $ids 2>&1 || true',
+        f"echo '{_SECTION}networks'",
+        _docker(f"network ls --filter label={LABEL_POD} --format '{{{{.Name}}}}'", "networks"),
+        f"echo '{_SECTION}volumes'",
+        _docker(f"volume ls --filter label={LABEL_POD} --format '{{{{.Name}}}}'", "volumes"),
+    ]
+    for image in images:
+        quoted = shlex.quote(image)
+        steps += [
+            f"echo {shlex.quote(_SECTION + 'image ' + image)}",
+            f"docker image inspect --format {shlex.quote(IMAGE_FORMAT)} {quoted} 2>&1 || true",
+        ]
+    steps += [
+        f"echo '{_SECTION}records'",
+        f'for f in {RECORD_DIR}/*.json; do [ -f "$f" ] || continue; '
+        f'printf "%s " "$(basename "$f" .json)"; head -c {RECORD_MAX_BYTES} "$f" | tr -d "\\n"; echo; done',
+        f"echo '{_SECTION}listening'",
+        "cat /proc/net/tcp /proc/net/tcp6 2>/dev/null || true",
+    ]
+    return "; ".join(steps)
+
+
+def parse_pod_states(output: Sequence[str]) -> HostPods:
+    """:func:`pod_states_command`'s output as a :class:`HostPods`; HostError on a Docker failure."""
+    sections: dict[str, list[str]] = {}
+    current: list[str] | None = None
+    for line in output:
+        if line.startswith(_SECTION + "error "):
+            raise HostError(f"Docker failed while pinacle read the host: {line.removeprefix(_SECTION + 'error ')}")
+        if line.startswith(_SECTION):
+            current = sections.setdefault(line.removeprefix(_SECTION), [])
+        elif current is not None:
+            current.append(line)
+    containers = {}
+    for line in sections.get("containers", []):
+        if line.startswith("{"):
+            container = parse_container(line)
+            if container.slug and container.name == container_name(container.slug):
+                containers[container.slug] = container
+        elif line.strip() and "No such container" not in line:
+            raise HostError(f"Docker failed while pinacle read the host's containers: {line.strip()}")
+    images: dict[str, tuple[str, frozenset[str] | None]] = {}
+    for key, lines in sections.items():
+        if not key.startswith("image "):
+            continue
+        text = "\n".join(lines).strip()
+        image_id, _, labels = text.partition(" ")
+        if image_id.startswith("sha256:"):
+            parsed = json.loads(labels) if labels.startswith("{") else None
+            images[key.removeprefix("image ")] = (image_id, parse_image_services(parsed))
+        elif text and "No such image" not in text:
+            raise HostError(f"Docker failed while pinacle read image {key.removeprefix('image ')}: {text}")
+    records: dict[str, PodRecord] = {}
+    damaged: dict[str, str] = {}
+    for line in sections.get("records", []):
+        slug, _, text = line.partition(" ")
+        try:
+            record = PodRecord.from_json(text)
+            if record.slug != slug:
+                raise RecordError(f"it names pod {record.slug!r}")
+            records[slug] = record
+        except RecordError as exc:
+            damaged[slug] = f"its host record {RECORD_DIR}/{slug}.json is damaged: {exc}"
+    return HostPods(
+        containers=containers,
+        networks=frozenset(n for n in sections.get("networks", []) if n),
+        volumes=frozenset(v for v in sections.get("volumes", []) if v),
+        images=images,
+        records=records,
+        damaged=damaged,
+        listening=frozenset(listening_ports(sections.get("listening", []))),
+    )
+
+
+class PodStates(FactBase[HostPods]):
+    """Every pod on the host in one round trip: containers, networks, volumes, records, ports.
+
+    + images: image references whose ID and services to read as well (the pods' images)
+    """
+
+    def command(self, images: tuple[str, ...] = ()) -> str:
+        return pod_states_command(images)
+
+    def process(self, output: list[str]) -> HostPods:
+        return parse_pod_states(output)
+
+    @staticmethod
+    def default() -> HostPods:
+        return HostPods()
+
+
 class PodContainer(FactBase[ContainerRecord | None]):
-    """The pod's container (by name), with its state and labels; None when absent."""
+    """The pod's container (by name), with its state and labels; None when Docker has no such one."""
 
     def command(self, container: str) -> str:
         fmt = shlex.quote(CONTAINER_FORMAT)
-        return f"docker inspect --type container --format {fmt} {shlex.quote(container)} 2>/dev/null || echo absent"
+        return (
+            f"out=$(docker inspect --type container --format {fmt} {shlex.quote(container)} 2>&1) "
+            '&& printf "%s\\n" "$out" || { case "$out" in *"No such"*) echo absent;; '
+            f'*) printf "{_SECTION}error docker: %s\\n" "$out";; esac; }}'
+        )
 
     def process(self, output: list[str]) -> ContainerRecord | None:
         line = output[-1] if output else "absent"
+        if line.startswith(_SECTION + "error "):
+            raise HostError(f"Docker failed while pinacle read the host: {line.removeprefix(_SECTION + 'error ')}")
         return parse_container(line) if line.startswith("{") else None
-
-
-class DockerObjectExists(FactBase[bool]):
-    """Whether a Docker network or volume of that name exists."""
-
-    def command(self, kind: str, object_name: str) -> str:
-        return f"docker {kind} inspect {shlex.quote(object_name)} >/dev/null 2>&1 && echo yes || echo no"
-
-    def process(self, output: list[str]) -> bool:
-        return bool(output) and output[-1] == "yes"
 
 
 class PodObjects(FactBase[dict[str, list[str]]]):
@@ -72,9 +186,9 @@ class PodObjects(FactBase[dict[str, list[str]]]):
     def command(self, slug: str) -> str:
         label = shlex.quote(f"{LABEL_POD}={slug}")
         return (
-            f"docker ps -a --filter label={label} --format 'container {{{{.Names}}}}'; "
-            f"docker network ls --filter label={label} --format 'network {{{{.Name}}}}'; "
-            f"docker volume ls --filter label={label} --format 'volume {{{{.Name}}}}'; true"
+            f"docker ps -a --filter label={label} --format 'container {{{{.Names}}}}' && "
+            f"docker network ls --filter label={label} --format 'network {{{{.Name}}}}' && "
+            f"docker volume ls --filter label={label} --format 'volume {{{{.Name}}}}'"
         )
 
     def process(self, output: list[str]) -> dict[str, list[str]]:
@@ -90,123 +204,40 @@ class PodObjects(FactBase[dict[str, list[str]]]):
         return {"container": [], "network": [], "volume": []}
 
 
-class TakenPorts(FactBase[dict[int, str]]):
-    """Host ports held by pods (label -> slug) or bound by anything else ("" as owner)."""
+def route_status_command(urls: Sequence[str]) -> str:
+    """One ``curl`` for every URL, in parallel, each connecting to this host's loopback.
 
-    def command(self) -> str:
-        return (
-            f"docker ps -a --filter label={LABEL_PORT} "
-            f'--format \'{{{{.Label "{LABEL_PORT}"}}}} {{{{.Label "{LABEL_POD}"}}}}\' 2>/dev/null; '
-            'for h in $(awk \'NR>1 && $4=="0A" {split($2,a,":"); print a[2]}\' '
-            '/proc/net/tcp /proc/net/tcp6 2>/dev/null); do echo "$((0x$h))"; done; true'
-        )
-
-    def process(self, output: list[str]) -> dict[int, str]:
-        taken: dict[int, str] = {}
-        for line in output:
-            port, _, owner = line.strip().partition(" ")
-            if port.isdigit():
-                taken[int(port)] = owner or taken.get(int(port), "")
-        return taken
-
-    @staticmethod
-    def default() -> dict[int, str]:
-        return {}
-
-
-def _shell_path(path: str) -> str:
-    """Quote a path, leaving a trailing ``*.ext`` glob for the shell to expand."""
-    directory, _, base = path.rpartition("/")
-    if re.fullmatch(r"\*\.[a-z]+", base):
-        return f"{shlex.quote(directory)}/{base}"
-    return shlex.quote(path)
-
-
-class PodFiles(FactBase[dict[str, str]]):
-    """SHA-256 of pinacle's config files inside a running pod container, by path."""
-
-    def command(self, container: str, paths: tuple[str, ...]) -> str:
-        script = (
-            "for f in " + " ".join(_shell_path(p) for p in paths) + ('; do [ -f "$f" ] && sha256sum "$f"; done; true')
-        )
-        return f"docker exec {shlex.quote(container)} sh -c {shlex.quote(script)} 2>/dev/null; true"
-
-    def process(self, output: list[str]) -> dict[str, str]:
-        shas: dict[str, str] = {}
-        for line in output:
-            parts = line.split()
-            if len(parts) == 2:
-                shas[parts[1]] = parts[0]
-        return shas
-
-    @staticmethod
-    def default() -> dict[str, str]:
-        return {}
-
-
-class PodMetadata(FactBase[dict[str, object] | None]):
-    """The pod's routes, services and pod file (``/etc/pinacle/pod.json``); None when unreadable.
-
-    A stopped pod's file is read with ``docker cp``: it sits in the container's own layer, as the
-    host deploy registers runsc without its sandbox-internal rootfs overlay.
+    ``-g`` keeps ``[]`` and ``{}`` in a path literal: a health path is never a curl glob.
     """
-
-    def command(self, container: str) -> str:
-        name = shlex.quote(container)
-        return (
-            f"docker exec {name} cat {POD_METADATA_PATH} 2>/dev/null"
-            f" || docker cp {name}:{POD_METADATA_PATH} - 2>/dev/null | tar -xO 2>/dev/null; true"
-        )
-
-    def process(self, output: list[str]) -> dict[str, object] | None:
-        try:
-            value = json.loads("\n".join(output))
-        except json.JSONDecodeError:
-            return None
-        return value if isinstance(value, dict) else None
-
-
-class PodImage(FactBase[tuple[str, frozenset[str] | None] | None]):
-    """A local image's ID and the catalog services its label says it carries; None when absent.
-
-    The services are None for an image pinacle did not build (it has no such label).
-    """
-
-    def command(self, image: str) -> str:
-        fmt = shlex.quote("{{.Id}} {{json .Config.Labels}}")
-        return f"docker image inspect --format {fmt} {shlex.quote(image)} 2>/dev/null || echo absent"
-
-    def process(self, output: list[str]) -> tuple[str, frozenset[str] | None] | None:
-        line = output[-1].strip() if output else "absent"
-        image_id, _, labels = line.partition(" ")
-        if not image_id.startswith("sha256:"):
-            return None
-        parsed = json.loads(labels) if labels.startswith("{") else None
-        return image_id, parse_image_services(parsed if isinstance(parsed, dict) else None)
+    args = " ".join(f"-o /dev/null {shlex.quote(url)}" for url in urls)
+    return (
+        "curl -g -s -m 5 --parallel --parallel-max 64 --connect-to ::127.0.0.1: "
+        f"-w '%{{http_code}} %{{url}}\\n' {args}; true"
+    )
 
 
 class RouteStatus(FactBase[dict[str, int]]):
-    """HTTP status of each route, requested through the pod's published port and router."""
+    """HTTP status of each URL (through the pods' published ports and routers); 0: no answer.
 
-    def command(self, host_port: int, requests: Mapping[str, tuple[str, str]]) -> str:
-        lines = []
-        for name, (host_name, path) in sorted(requests.items()):
-            url = shlex.quote(f"http://127.0.0.1:{int(host_port)}{path}")
-            header = shlex.quote(f"Host: {host_name}")
-            lines.append(
-                f"echo {shlex.quote(name)} $(curl -s -o /dev/null -m 5 -w '%{{http_code}}' "
-                f"-H {header} {url} 2>/dev/null || echo 000)"
-            )
-        return "; ".join(lines) + "; true"
+    + urls: the URLs to request, e.g. ``http://localhost-7681.pod-x.localhost:30000/``
+    """
+
+    def command(self, urls: tuple[str, ...]) -> str:
+        return route_status_command(urls)
 
     def process(self, output: list[str]) -> dict[str, int]:
         statuses: dict[str, int] = {}
         for line in output:
-            name, _, code = line.rpartition(" ")
-            if name and code[-3:].isdigit():
-                statuses[name] = int(code[-3:])
+            code, _, url = line.strip().partition(" ")
+            if code.isdigit() and url:
+                statuses[url] = int(code)
         return statuses
 
     @staticmethod
     def default() -> dict[str, int]:
         return {}
+
+
+def statuses_for(urls: Mapping[str, str], answered: Mapping[str, int]) -> dict[str, int]:
+    """name -> status for ``urls`` (name -> URL), 0 where nothing answered."""
+    return {name: answered.get(url, 0) for name, url in urls.items()}

@@ -13,6 +13,7 @@ from pyinfra import host
 from pyinfra.api import operation
 
 from pinacle.facts.host import DockerImageId
+from pinacle.facts.lifecycle import PathExists
 from pinacle.facts.pod import PodContainer, PodObjects
 from pinacle.lifecycle import (
     LABEL_SNAPSHOT_CREATED,
@@ -25,16 +26,17 @@ from pinacle.lifecycle import (
     snapshot_image,
     snapshot_tmp_image,
 )
-from pinacle.operations._shell import pod_supervisor_ready
-from pinacle.plan import (
+from pinacle.pod.desired import PodPlan
+from pinacle.pod.names import (
     LABEL_POD,
     LABEL_PORT,
     LABEL_SPEC_FIELDS,
     LABEL_SPEC_HASH,
     WORKSPACE,
-    PodPlan,
     container_name,
+    record_path,
     volume_name,
+    workspace_mount,
 )
 
 STOP_TIMEOUT = 20
@@ -81,7 +83,8 @@ def pod_started(slug: str) -> Generator[str, None, None]:
     if current.running:
         host.noop(f"pod {slug} is running")
         return
-    yield f"docker start {shlex.quote(name)} >/dev/null && " + pod_supervisor_ready(name)
+    # The pod's router and services are in its container already; the caller waits for health.
+    yield f"docker start {shlex.quote(name)} >/dev/null"
 
 
 @operation()
@@ -95,7 +98,8 @@ def pod_removed(slug: str, purge: bool = False) -> Generator[str, None, None]:
     """
     found = host.get_fact(PodObjects, slug=slug)
     volumes = found["volume"] if purge else []
-    if not (found["container"] or found["network"] or volumes):
+    record = host.get_fact(PathExists, path=record_path(slug))
+    if not (found["container"] or found["network"] or volumes or record):
         host.noop(f"nothing of pod {slug} to remove")
         return
     if found["container"]:
@@ -104,6 +108,8 @@ def pod_removed(slug: str, purge: bool = False) -> Generator[str, None, None]:
         yield ("docker network rm " + " ".join(shlex.quote(n) for n in found["network"]) + " >/dev/null")
     if volumes:
         yield "docker volume rm " + " ".join(shlex.quote(n) for n in volumes) + " >/dev/null"
+    if record:
+        yield f"rm -f {shlex.quote(record_path(slug))}"
 
 
 def snapshot_script(
@@ -200,16 +206,15 @@ def workspace_restored(plan: PodPlan, archive: str) -> Generator[str, None, None
     + plan: the new pod's plan (its image is the snapshot image)
     + archive: the workspace tarball on the host
 
-    Runs only while the pod has no container; the helper runs under the pod's gVisor runtime.
+    Restores run against a host without the pod (a replacement removes it first); the helper runs
+    under the pod's gVisor runtime and creates the volume labelled as the pod's.
     """
-    if host.get_fact(PodContainer, container=plan.container.name) is not None:
-        host.noop(f"pod {plan.slug} already runs; its workspace is not touched")
-        return
     directory, _, base = archive.rpartition("/")
     script = f"find {WORKSPACE} -mindepth 1 -delete && tar -xpf {shlex.quote('/snapshots/' + base)} -C {WORKSPACE}"
     yield (
         f"docker run --rm --runtime {shlex.quote(plan.container.runtime)} --network none "
         f"--user 0 --entrypoint sh --label {LABEL_POD}= "
-        f"-v {shlex.quote(plan.volume)}:{WORKSPACE} -v {shlex.quote(directory)}:/snapshots:ro "
+        f"--mount {shlex.quote(workspace_mount(plan.slug))} "
+        f"-v {shlex.quote(directory)}:/snapshots:ro "
         f"{shlex.quote(plan.container.image)} -c {shlex.quote(script)}"
     )
