@@ -6,14 +6,16 @@ Reads go through facts (``pinacle.facts.lifecycle``), changes through ``@deploy`
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from pinacle import executor
+from pinacle.app.rollout import CLAIM_ATTEMPTS
 from pinacle.deploys import lifecycle as deploys
-from pinacle.errors import HostError, PinacleError, PodNotFound, SpecError, TargetError
+from pinacle.errors import HostError, PinacleError, PodNotFound, PortClaimLost, SpecError, TargetError
 from pinacle.facts.host import DockerImageId, DockerServer, FileText, RunscVersion, RuntimeProbe
 from pinacle.facts.lifecycle import (
     ImageEnv,
@@ -47,7 +49,7 @@ from pinacle.lifecycle import (
     spec_from_data,
     with_record,
 )
-from pinacle.pod.desired import plan_pod
+from pinacle.pod.desired import PodPlan, plan_pod
 from pinacle.pod.diff import PodDiff, diff_pod
 from pinacle.pod.health import healthy
 from pinacle.pod.observed import ContainerRecord, ObservedPod
@@ -201,6 +203,19 @@ def snapshot(session: executor.Session, slug: str, name: str | None = None) -> l
     return [s.to_json() | {"host": h.name} for h, s in find_snapshot(session, name)]
 
 
+def _restore_once(session: executor.Session, plan: PodPlan, archive: str, replace: bool) -> None:
+    diffs: dict[str, tuple[PodDiff, str | None]] = {}
+    for host in session.hosts:
+        state = executor.observe_pods(host, (plan.container.image,))
+        image_id, services = state.images.get(plan.container.image, (None, None))
+        # Against a host without the pod: a replacement removes it first, in the same deploy.
+        diff = diff_pod(plan, ObservedPod(image_id=image_id, image_services=services), state.taken_ports())
+        if diff.problem:
+            raise HostError(f"{host.name}: pod {plan.slug}: {diff.problem}")
+        diffs[host.name] = (diff, image_id)
+    session.apply(deploys.restore_pod, diffs=diffs, archive=archive, replace=replace)
+
+
 def delete_snapshot(session: executor.Session, name: str) -> bool:
     found = find_snapshot(session, name)
     orphan = any(session.fact(h, PathExists, path=snapshot_archive(name)) for h in session.hosts)
@@ -248,24 +263,25 @@ def restore(
     spec = spec_from_data(record.spec_data(), slug=slug, image=record.image, host_port=kept_port)
     plan = plan_pod(spec, DeploySettings.from_env())
     step(f"restoring {record.name} as pod {slug}" + (" (replacing it)" if replace else ""))
-    diffs: dict[str, tuple[PodDiff, str | None]] = {}
-    for host in session.hosts:
-        state = executor.observe_pods(host, (plan.container.image,))
-        image_id, services = state.images.get(plan.container.image, (None, None))
-        # Against a host without the pod: a replacement removes it first, in the same deploy.
-        diff = diff_pod(plan, ObservedPod(image_id=image_id, image_services=services), state.taken_ports())
-        if diff.problem:
-            raise HostError(f"{host.name}: pod {slug}: {diff.problem}")
-        diffs[host.name] = (diff, image_id)
-    session.apply(deploys.restore_pod, diffs=diffs, archive=snapshot_archive(record.name), replace=replace)
-    results = []
-    for host, container in pods(session, slug):
-        if container.host_port is None:
-            raise HostError(f"{host.name}: pod {slug} holds no host port")
-        step(f"waiting for services of {slug} on {host.name}")
-        statuses = executor.wait_until_healthy(host, plan, container.host_port, timeout, step)
-        results.append(pod_record(container, host.name, statuses))
-    return results
+    with contextlib.ExitStack() as retries:
+        for attempt in range(1, CLAIM_ATTEMPTS + 1):
+            try:
+                _restore_once(session, plan, snapshot_archive(record.name), replace)
+                break
+            except PortClaimLost:
+                if attempt == CLAIM_ATTEMPTS:
+                    raise
+                step("a concurrent deploy claimed the chosen port; reading the host again")
+                # A pyinfra state runs its operations once: a new attempt needs a new session.
+                session = retries.enter_context(executor.session(session.target))
+        results = []
+        for host, container in pods(session, slug):
+            if container.host_port is None:
+                raise HostError(f"{host.name}: pod {slug} holds no host port")
+            step(f"waiting for services of {slug} on {host.name}")
+            statuses = executor.wait_until_healthy(host, plan, container.host_port, timeout, step)
+            results.append(pod_record(container, host.name, statuses))
+        return results
 
 
 # --- doctor -------------------------------------------------------------------------------------
