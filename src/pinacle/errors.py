@@ -1,4 +1,9 @@
-"""The one exception tree. The CLI maps these to exit codes in one place (``pinacle.cli.errors``)."""
+"""The one exception tree. The CLI maps these to exit codes in one place (``pinacle.cli.errors``).
+
+Exit codes: 0 ok; 2 ``--dry-run`` found changes pending; 1 any other pinacle error; 3 target;
+4 host not fit; 5 an operation failed; 6 unhealthy; 7 no such pod or snapshot; 9 conflict;
+64 usage (a click usage error); 65 a malformed pod file.
+"""
 
 from __future__ import annotations
 
@@ -47,6 +52,10 @@ class PodNotFound(PinacleError):
     """The named pod is on none of the target's hosts."""
 
     exit_code = 7
+
+
+class SnapshotNotFound(PodNotFound):
+    """The named snapshot is on none of the target's hosts."""
 
 
 class HealthError(PinacleError):

@@ -15,7 +15,14 @@ from typing import Any
 from pinacle import executor
 from pinacle.app.rollout import CLAIM_ATTEMPTS
 from pinacle.deploys import lifecycle as deploys
-from pinacle.errors import HostError, PinacleError, PodNotFound, PortClaimLost, SpecError, TargetError
+from pinacle.errors import (
+    ConflictError,
+    HostError,
+    PodNotFound,
+    PortClaimLost,
+    SnapshotNotFound,
+    TargetError,
+)
 from pinacle.facts.host import DockerImageId, DockerServer, FileText, RunscVersion, RuntimeProbe
 from pinacle.facts.lifecycle import (
     ImageEnv,
@@ -180,7 +187,7 @@ def snapshot(session: executor.Session, slug: str, name: str | None = None) -> l
     _require_pod(session, slug, "nothing to snapshot")
     found = pods(session, slug)
     if find_snapshot(session, name):
-        raise SpecError(f"snapshot {name} already exists; pick another name or delete it")
+        raise ConflictError(f"snapshot {name} already exists; pick another name or delete it")
     created = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     if len(found) > 1:
         raise TargetError(f"pod {slug} is on several hosts; snapshot it with -i HOST")
@@ -224,7 +231,7 @@ def delete_snapshot(session: executor.Session, name: str) -> bool:
     image = found[0][1].image if found else None
     users = [r.slug for _h, r in pods(session) if image and r.image == image]
     if users:
-        raise PinacleError(f"snapshot {name} is the image of pod(s) {', '.join(users)}; delete them first")
+        raise ConflictError(f"snapshot {name} is the image of pod(s) {', '.join(users)}; delete them first")
     session.apply(deploys.delete_snapshot, snapshot=found[0][1].name if found else name, image=image)
     return True
 
@@ -244,7 +251,7 @@ def restore(
     """
     found = find_snapshot(session, name)
     if not found:
-        raise PinacleError(f"no snapshot {name} on {session.target}; see `pinacle snapshot list`")
+        raise SnapshotNotFound(f"no snapshot {name} on {session.target}; see `pinacle snapshot list`")
     if len(session.hosts) > 1 and len(found) != len(session.hosts):
         raise TargetError(f"snapshot {name} is not on every host of {session.target}; pick one")
     record = found[0][1]
@@ -253,7 +260,7 @@ def restore(
     for host in session.hosts:
         objects = session.fact(host, PodObjects, slug=slug)
         if any(objects.values()) and not replace:
-            raise SpecError(
+            raise ConflictError(
                 f"pod {slug} (or its kept workspace volume) exists on {host.name}: restore --as another "
                 f"slug, or --replace to roll it back to the snapshot (its workspace is overwritten)"
             )

@@ -18,7 +18,7 @@ from pinacle.cli.common import (
 )
 from pinacle.cli.errors import report_errors
 from pinacle.cli.output import Progress
-from pinacle.errors import PodNotFound
+from pinacle.errors import HealthError, PodNotFound
 from pinacle.lifecycle import human_age, parse_routes
 from pinacle.pod.names import LABEL_ROUTES, POD_HOME, POD_USER, WORKSPACE, container_name, volume_name
 
@@ -88,7 +88,7 @@ def status(slug: str, target: str | None, as_json: bool) -> None:
             code = f" (HTTP {s['http_status']:03d})" if s["http_status"] is not None else ""
             click.echo(f"  {s['name']:<14} port {s['port']:<6} {health}{code}  {s['url']}")
     if any(r["healthy"] is False for r in records):
-        sys.exit(1)
+        sys.exit(HealthError.exit_code)
 
 
 @click.command()

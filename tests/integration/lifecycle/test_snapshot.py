@@ -41,10 +41,10 @@ def test_snapshot_restore_round_trip(pod: dict[str, Any], slugs: list[str], snap
     ).stdout == "kept\n"  # fmt: skip
     # Restoring onto an existing pod is refused.
     again = run("pinacle", "restore", name, "--as", restored_slug, check=False)
-    assert again.returncode != 0
+    assert again.returncode == 9  # a conflict, not bad input
 
     in_use = run("pinacle", "snapshot", "delete", name, check=False)
-    assert in_use.returncode != 0
+    assert in_use.returncode == 9
     assert restored_slug in in_use.stderr
     run("pinacle", "delete", restored_slug, "--purge")
     run("pinacle", "snapshot", "delete", name)
@@ -54,7 +54,7 @@ def test_snapshot_restore_round_trip(pod: dict[str, Any], slugs: list[str], snap
 def test_snapshot_of_a_missing_pod_fails_and_leaves_no_image() -> None:
     slug = new_slug("missing")
     result = run("pinacle", "snapshot", slug, "nothing", check=False)
-    assert result.returncode != 0
+    assert result.returncode == 7
     assert "no pod" in result.stderr
     assert not run("docker", "images", "-q", f"pinacle-snapshot/{slug}").stdout.strip()
     assert not run("docker", "images", "-q", f"pinacle-snapshot-tmp/{slug}").stdout.strip()
@@ -66,7 +66,7 @@ def test_snapshot_name_taken_is_refused(pod: dict[str, Any], snapshot_names: lis
     snapshot_names.append(name)
     run("pinacle", "snapshot", pod["slug"], name)
     again = run("pinacle", "snapshot", pod["slug"], name, check=False)
-    assert again.returncode != 0
+    assert again.returncode == 9
     assert "already exists" in again.stderr
 
 
@@ -129,7 +129,7 @@ def test_restore_replace_rolls_a_pod_back_on_its_own_port(pod: dict[str, Any], s
     run("pinacle", "exec", slug, "--", "sh", "-c", "echo after > /workspace/state.txt; echo new > /workspace/extra.txt")
 
     refused = run("pinacle", "restore", name, check=False)
-    assert refused.returncode != 0 and "--replace" in refused.stderr
+    assert refused.returncode == 9 and "--replace" in refused.stderr
     assert run("pinacle", "exec", slug, "--", "cat", "/workspace/state.txt").stdout == "after\n"
 
     restored = pinacle_json("restore", name, "--replace")["pods"][0]
