@@ -32,7 +32,7 @@ from pinacle.facts.lifecycle import (
     Snapshots,
 )
 from pinacle.facts.pod import PodObjects
-from pinacle.host import (
+from pinacle.hostspec import (
     DAEMON_JSON_PATH,
     PROBE_IMAGE,
     HostSettings,

@@ -10,7 +10,7 @@ from pyinfra.facts.server import Arch
 from pyinfra.operations import apk, apt, files
 
 from pinacle.facts.host import HostPackageManager, InitSystem
-from pinacle.host import HostSettings, host_settings, package_manager, runsc_source
+from pinacle.hostspec import HostSettings, host_settings, package_manager, runsc_source
 from pinacle.operations import host as host_ops
 from pinacle.pod.names import POD_CREATE_SCRIPT
 
@@ -22,7 +22,7 @@ def provision_host() -> None:
     """
     Install Docker, containerd and runsc, register the gVisor runtime and prove it runs a container.
 
-    Host data (all optional, see ``pinacle.host.HostSettings``): ``runsc_source``, ``runsc_version``,
+    Host data (all optional, see ``pinacle.hostspec.HostSettings``): ``runsc_source``, ``runsc_version``,
     ``runsc_runtime_name``, ``runsc_runtime_args``, ``runsc_debian_mirror``, ``runsc_rootfs_overlay``,
     ``docker_address_pools``, ``docker_live_restore``.
 

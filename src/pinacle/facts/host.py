@@ -7,7 +7,7 @@ import shlex
 
 from pyinfra.api import FactBase
 
-from pinacle.host import PROBE_DIR
+from pinacle.hostspec import PROBE_DIR
 
 
 class InitSystem(FactBase[str]):
@@ -163,7 +163,7 @@ class DockerImageId(FactBase[str | None]):
 class RuntimeProbe(FactBase[dict[str, object]]):
     """Start a throwaway container under a runtime: which kernel answers, and does coreutils' ls work.
 
-    The probe image (``pinacle.host.PROBE_IMAGE``) holds busybox and GNU coreutils' ``ls``; ``ls -lan``
+    The probe image (``pinacle.hostspec.PROBE_IMAGE``) holds busybox and GNU coreutils' ``ls``; ``ls -lan``
     of its plain ``/probe`` directory fails with "Invalid argument" under a runsc that rejects
     statx flags. A fact, not an operation: proving the runtime works changes nothing on the host.
     """

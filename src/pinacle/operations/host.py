@@ -23,7 +23,7 @@ from pinacle.facts.host import (
     RunscVersion,
     RuntimeProbe,
 )
-from pinacle.host import (
+from pinacle.hostspec import (
     CONTAINERD_SOCKET,
     COREUTILS_LS_CANDIDATES,
     DAEMON_JSON_PATH,

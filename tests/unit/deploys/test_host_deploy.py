@@ -6,7 +6,7 @@ import runpy
 from pathlib import Path
 
 from pinacle.deploys.host import HOST_DATA_DEFAULTS, provision_host
-from pinacle.host import RUNSC_SOURCES, HostSettings, host_settings
+from pinacle.hostspec import RUNSC_SOURCES, HostSettings, host_settings
 
 INVENTORY = Path(__file__).resolve().parents[3] / "inventory"
 

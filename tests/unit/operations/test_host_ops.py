@@ -31,7 +31,7 @@ from pinacle.facts.host import (
     RunscVersion,
     RuntimeProbe,
 )
-from pinacle.host import (
+from pinacle.hostspec import (
     DAEMON_JSON_PATH,
     DISTRO_RUNSC_PATH,
     DOCKER_PIDFILE,

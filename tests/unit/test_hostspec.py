@@ -1,4 +1,4 @@
-"""pinacle.host: host settings, runsc release naming and daemon.json merging, as plain asserts."""
+"""pinacle.hostspec: host settings, runsc release naming and daemon.json merging, as plain asserts."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from pinacle.errors import HostError
-from pinacle.host import (
+from pinacle.hostspec import (
     DEBIAN_ARCHIVE_KEYRING,
     DEFAULT_DEBIAN_MIRROR,
     DEFAULT_RUNSC_VERSION,
