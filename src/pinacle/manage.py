@@ -15,6 +15,7 @@ from typing import Any
 from pinacle import executor
 from pinacle.app.rollout import CLAIM_ATTEMPTS
 from pinacle.deploys import lifecycle as deploys
+from pinacle.doctor_checks import level, pool_capacity, ports_in_range, snapshot_visibility
 from pinacle.errors import (
     ConflictError,
     HostError,
@@ -40,27 +41,20 @@ from pinacle.hostspec import (
     probe_failure_line,
     runtime_failure_hint,
 )
-from pinacle.lifecycle import (
-    LABEL_SNAPSHOT_SPEC,
-    SnapshotRecord,
-    check_snapshot_name,
-    default_snapshot_name,
-    level,
-    plan_from_container,
-    pod_record,
-    pool_capacity,
-    ports_in_range,
-    snapshot_archive,
-    snapshot_spec_data,
-    snapshot_visibility,
-    spec_from_data,
-    with_record,
-)
 from pinacle.pod.desired import PodPlan, plan_pod
 from pinacle.pod.diff import PodDiff, diff_pod
 from pinacle.pod.health import healthy
 from pinacle.pod.observed import ContainerRecord, ObservedPod
+from pinacle.pod.report import plan_from_container, pod_record, spec_from_data, with_record
 from pinacle.pod.settings import DeploySettings
+from pinacle.snapshots import (
+    LABEL_SNAPSHOT_SPEC,
+    SnapshotRecord,
+    check_snapshot_name,
+    default_snapshot_name,
+    snapshot_archive,
+    snapshot_spec_data,
+)
 
 Step = Callable[[str], None]
 
@@ -123,7 +117,7 @@ def _records(session: executor.Session, slug: str | None = None, health: bool = 
 
 
 def list_pods(session: executor.Session, health: bool = True) -> list[dict[str, Any]]:
-    """Every pod, in the shape of :func:`pinacle.lifecycle.pod_record`."""
+    """Every pod, in the shape of :func:`pinacle.pod.report.pod_record`."""
     _require_docker(session)
     return _records(session, health=health)
 

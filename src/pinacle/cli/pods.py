@@ -19,8 +19,8 @@ from pinacle.cli.common import (
 from pinacle.cli.errors import report_errors
 from pinacle.cli.output import Progress
 from pinacle.errors import HealthError, PodNotFound
-from pinacle.lifecycle import human_age, parse_routes
 from pinacle.pod.names import LABEL_ROUTES, POD_HOME, POD_USER, WORKSPACE, container_name, volume_name
+from pinacle.pod.report import human_age, parse_routes
 
 
 def _health(record: dict[str, Any]) -> str:

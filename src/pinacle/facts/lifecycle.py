@@ -8,15 +8,15 @@ import shlex
 from pyinfra.api import FactBase
 
 from pinacle.facts.pod import CONTAINER_FORMAT, parse_container
-from pinacle.lifecycle import (
+from pinacle.pod.names import LABEL_POD, SUPERVISOR_DIR
+from pinacle.pod.observed import ContainerRecord
+from pinacle.snapshots import (
     LABEL_SNAPSHOT_NAME,
     LABEL_SNAPSHOT_OF,
     SNAPSHOT_REPOSITORY,
     SnapshotRecord,
     program_commands,
 )
-from pinacle.pod.names import LABEL_POD, SUPERVISOR_DIR
-from pinacle.pod.observed import ContainerRecord
 
 
 class PodContainers(FactBase[list[ContainerRecord]]):

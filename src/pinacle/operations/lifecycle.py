@@ -15,17 +15,6 @@ from pyinfra.api import operation
 from pinacle.facts.host import DockerImageId
 from pinacle.facts.lifecycle import PathExists
 from pinacle.facts.pod import PodContainer, PodObjects
-from pinacle.lifecycle import (
-    LABEL_SNAPSHOT_CREATED,
-    LABEL_SNAPSHOT_LABELS,
-    LABEL_SNAPSHOT_NAME,
-    LABEL_SNAPSHOT_OF,
-    LABEL_SNAPSHOT_SPEC,
-    SNAPSHOT_DIR,
-    snapshot_archive,
-    snapshot_image,
-    snapshot_tmp_image,
-)
 from pinacle.pod.desired import PodPlan
 from pinacle.pod.names import (
     LABEL_POD,
@@ -37,6 +26,17 @@ from pinacle.pod.names import (
     record_path,
     volume_name,
     workspace_mount,
+)
+from pinacle.snapshots import (
+    LABEL_SNAPSHOT_CREATED,
+    LABEL_SNAPSHOT_LABELS,
+    LABEL_SNAPSHOT_NAME,
+    LABEL_SNAPSHOT_OF,
+    LABEL_SNAPSHOT_SPEC,
+    SNAPSHOT_DIR,
+    snapshot_archive,
+    snapshot_image,
+    snapshot_tmp_image,
 )
 
 STOP_TIMEOUT = 20

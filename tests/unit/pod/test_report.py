@@ -1,32 +1,22 @@
-"""Pure day-2 helpers: labels to records, specs and JSON; doctor arithmetic; snapshot names."""
+"""pinacle.pod.report: labels and host records to pod records, specs, plans and JSON."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import pytest
-
-from pinacle.errors import SpecError
-from pinacle.lifecycle import (
+from pinacle.pod.desired import plan_pod
+from pinacle.pod.diff import desired_record
+from pinacle.pod.observed import ContainerRecord, ObservedPod, PodRecord
+from pinacle.pod.report import (
     age,
-    check_snapshot_name,
     human_age,
-    level,
     parse_routes,
     plan_from_container,
     pod_record,
-    pool_capacity,
-    ports_in_range,
-    program_commands,
-    snapshot_spec_data,
-    snapshot_visibility,
     spec_data_from_labels,
     spec_from_data,
     with_record,
 )
-from pinacle.pod.desired import plan_pod
-from pinacle.pod.diff import desired_record
-from pinacle.pod.observed import ContainerRecord, ObservedPod, PodRecord
 from pinacle.pod.settings import DeploySettings
 from pinacle.spec import AppPortSpec, PodSpec
 
@@ -78,31 +68,6 @@ def test_pod_record_shape_and_states() -> None:
     stopped = pod_record(record(status="exited", exit_code=0), "@local", None, now)
     assert stopped["state"] == "stopped" and stopped["healthy"] is None
     assert record(status="exited", exit_code=137).state == "exited (137)"
-
-
-def test_snapshot_spec_keeps_limits_and_pod_env_only() -> None:
-    rec = record(cpus=0.5, memory_mb=512, env=("PATH=/bin", "FOO=bar", "PINACLE_X=1"))
-    data = snapshot_spec_data(rec, {}, ["PATH=/bin"])
-    assert data["resources"] == {"cpus": 0.5, "memory": 512}
-    assert data["env"] == {"FOO": "bar"}
-
-
-def test_program_commands_undo_supervisor_escaping() -> None:
-    lines = ["/etc/pinacle/supervisor/app.conf:command=echo 100%% done", "junk"]
-    assert program_commands(lines) == {"app": "echo 100% done"}
-
-
-def test_snapshot_names() -> None:
-    assert check_snapshot_name("demo-20250101-000000") == "demo-20250101-000000"
-    with pytest.raises(SpecError):
-        check_snapshot_name("Bad Name")
-
-
-def test_pool_capacity_and_levels() -> None:
-    assert pool_capacity([{"base": "10.200.0.0/14", "size": 24}]) == 1024
-    assert pool_capacity(None) == 16 + 16  # Docker's built-in pools
-    assert level(1, 10) == "ok" and level(8, 10) == "warn" and level(10, 10) == "fail"
-    assert ports_in_range([30000, 30001, 22, 30001], (30000, 40000)) == 2
 
 
 def test_age_helpers() -> None:
@@ -162,29 +127,3 @@ def test_health_checks_use_the_pod_file_over_labels() -> None:
     plan = plan_from_container(with_record(record(), host_record(CUSTOM_SPEC)))
     assert [(r.name, r.health_path) for r in plan.routes] == [("web-terminal", "/"), ("app", "/ready")]
     assert plan.main_port == 3000
-
-
-def test_snapshot_keeps_the_pod_file_except_its_fixed_host_port() -> None:
-    rec = with_record(record(), host_record(CUSTOM_SPEC))
-    restored = spec_from_data(snapshot_spec_data(rec, {}, []), slug="copy", image="pinacle-snapshot/demo:s1")
-    assert restored.host_port is None
-    assert restored.default_port == 3000 and restored.ports == CUSTOM_SPEC.ports and restored.env == {"FOO": "bar"}
-
-
-def test_snapshots_see_rootfs_writes_when_the_overlay_is_off() -> None:
-    daemon = {"runtimes": {"runsc": {"path": "/usr/bin/runsc", "runtimeArgs": ["--network=host", "--overlay2=none"]}}}
-    assert snapshot_visibility(daemon, "runsc") == (
-        "ok",
-        "runsc runs with --overlay2=none: snapshots see root filesystem writes",
-    )
-
-
-@pytest.mark.parametrize("args", [[], ["--overlay2=root:self"], ["--overlay2=none", "--overlay2=root:memory"]])
-def test_snapshots_miss_rootfs_writes_with_the_overlay_on(args: list[str]) -> None:
-    daemon = {"runtimes": {"runsc": {"path": "/usr/local/bin/runsc", "runtimeArgs": args}}}
-    level_, message = snapshot_visibility(daemon, "runsc") or ("", "")
-    assert level_ == "warn" and "miss root filesystem writes" in message
-
-
-def test_snapshot_visibility_is_unknown_for_a_runtime_not_in_daemon_json() -> None:
-    assert snapshot_visibility({}, "runsc") is None
