@@ -17,7 +17,7 @@ Step = Callable[[str], None]
 CLAIM_ATTEMPTS = 3
 
 
-def _quiet(_message: str) -> None:
+def quiet(_message: str) -> None:
     return None
 
 
@@ -65,7 +65,7 @@ def roll_out(
     target: str,
     plans: Sequence[PodPlan],
     timeout: float = 180.0,
-    step: Step = _quiet,
+    step: Step = quiet,
 ) -> list[PodRollout]:
     """Roll ``plans`` out on ``target`` and wait until every service answers through its router.
 

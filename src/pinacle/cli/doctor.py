@@ -6,7 +6,8 @@ import sys
 
 import click
 
-from pinacle import executor, manage
+from pinacle import executor
+from pinacle.app import doctor as app_doctor
 from pinacle.cli.common import echo_json, json_option, resolve_target, target_option
 from pinacle.cli.errors import report_errors
 from pinacle.errors import TargetError
@@ -29,7 +30,7 @@ def doctor(target: str | None, as_json: bool, image: str, runtime: str) -> None:
     resolved = resolve_target(target)
     try:
         with executor.session(resolved) as session:
-            report = manage.doctor(session, image=image, runtime=runtime)
+            report = app_doctor.doctor(session, image=image, runtime=runtime)
     except TargetError as exc:
         report = [
             {

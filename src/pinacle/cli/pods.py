@@ -7,7 +7,8 @@ from typing import Any
 
 import click
 
-from pinacle import executor, manage
+from pinacle import executor
+from pinacle.app import pods
 from pinacle.cli.common import (
     echo_json,
     echo_urls,
@@ -41,7 +42,7 @@ def list_command(target: str | None, as_json: bool) -> None:
     JSON: ``{"pods": [POD, ...]}``, POD as in ``pinacle status --json``.
     """
     with executor.session(resolve_target(target)) as session:
-        records = manage.list_pods(session)
+        records = pods.list_pods(session)
     if as_json:
         echo_json({"pods": records})
         return
@@ -70,7 +71,7 @@ def status(slug: str, target: str | None, as_json: bool) -> None:
     "healthy", "services": [{"name", "port", "http_status", "healthy", "url"}]}.
     """
     with executor.session(resolve_target(target)) as session:
-        records = manage.pod_status(session, slug)
+        records = pods.pod_status(session, slug)
     if as_json:
         echo_json({"pods": records})
         return
@@ -98,7 +99,7 @@ def status(slug: str, target: str | None, as_json: bool) -> None:
 def stop(slug: str, target: str | None) -> None:
     """Stop a pod; its port, network, volume and config are kept (start brings it back)."""
     with executor.session(resolve_target(target)) as session:
-        changes = manage.stop(session, slug)
+        changes = pods.stop(session, slug)
     click.echo(f"pod {slug} stopped" if changes else f"pod {slug} was already stopped")
 
 
@@ -113,7 +114,7 @@ def start(slug: str, target: str | None, timeout: float, as_json: bool) -> None:
     progress = Progress(quiet=as_json)
     with executor.session(resolve_target(target)) as session:
         progress.step(f"starting pod {slug}")
-        records = manage.start(session, slug, timeout, progress.step)
+        records = pods.start(session, slug, timeout, progress.step)
     if as_json:
         echo_json({"pods": records})
     else:
@@ -129,7 +130,7 @@ def delete(slug: str, purge: bool, target: str | None) -> None:
     """Remove a pod's container and network, freeing its port; the workspace is kept unless
     --purge. Deleting a pod that does not exist is not an error."""
     with executor.session(resolve_target(target)) as session:
-        existed = manage.delete(session, slug, purge)
+        existed = pods.delete(session, slug, purge)
     if not existed:
         click.echo(f"pod {slug} does not exist; nothing to delete")
     elif purge:
@@ -142,7 +143,7 @@ def delete(slug: str, purge: bool, target: str | None) -> None:
 
 
 def _one_pod(session: executor.Session, slug: str) -> tuple[Any, Any]:
-    found = manage.pods(session, slug)
+    found = pods.pods(session, slug)
     if not found:
         raise PodNotFound(f"no pod {slug} on {session.target}; see `pinacle list`")
     return found[0]

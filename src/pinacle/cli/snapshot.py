@@ -6,7 +6,8 @@ from typing import Any
 
 import click
 
-from pinacle import executor, manage
+from pinacle import executor
+from pinacle.app import snapshots
 from pinacle.cli.common import (
     echo_json,
     echo_urls,
@@ -55,7 +56,7 @@ def create(slug: str, name: str | None, target: str | None, as_json: bool) -> No
     progress = Progress(quiet=as_json)
     with executor.session(resolve_target(target)) as session:
         progress.step(f"snapshotting pod {slug}")
-        records = manage.snapshot(session, slug, name)
+        records = snapshots.snapshot(session, slug, name)
     if as_json:
         echo_json({"snapshots": records})
         return
@@ -70,7 +71,7 @@ def create(slug: str, name: str | None, target: str | None, as_json: bool) -> No
 def list_snapshots(target: str | None, as_json: bool) -> None:
     """Every snapshot on the target. JSON: ``{"snapshots": [SNAPSHOT, ...]}``."""
     with executor.session(resolve_target(target)) as session:
-        records: list[dict[str, Any]] = [s.to_json() | {"host": h.name} for h, s in manage.snapshots(session)]
+        records: list[dict[str, Any]] = [s.to_json() | {"host": h.name} for h, s in snapshots.snapshots(session)]
     if as_json:
         echo_json({"snapshots": records})
         return
@@ -91,7 +92,7 @@ def list_snapshots(target: str | None, as_json: bool) -> None:
 def delete_snapshot(name: str, target: str | None) -> None:
     """Remove snapshot NAME (its image and workspace archive)."""
     with executor.session(resolve_target(target)) as session:
-        existed = manage.delete_snapshot(session, name)
+        existed = snapshots.delete_snapshot(session, name)
     click.echo(f"snapshot {name} deleted" if existed else f"snapshot {name} does not exist")
 
 
@@ -115,7 +116,7 @@ def restore(name: str, new_slug: str | None, replace: bool, target: str | None, 
     """
     progress = Progress(quiet=as_json)
     with executor.session(resolve_target(target)) as session:
-        records = manage.restore(session, name, new_slug, timeout, progress.step, replace=replace)
+        records = snapshots.restore(session, name, new_slug, timeout, progress.step, replace=replace)
     if as_json:
         echo_json({"pods": records})
     else:
