@@ -58,7 +58,7 @@ def snapshot_archive(name: str) -> str:
 
 @dataclass(frozen=True)
 class SnapshotRecord:
-    """A snapshot image, as ``facts.lifecycle.Snapshots`` reads it."""
+    """A snapshot image, as ``facts.snapshot.Snapshots`` reads it."""
 
     name: str
     source: str

@@ -12,8 +12,7 @@ from pinacle import executor
 from pinacle.app.pods import health_statuses, host_pods
 from pinacle.doctor_checks import level, pool_capacity, ports_in_range, snapshot_visibility
 from pinacle.errors import HostError
-from pinacle.facts.host import DockerImageId, DockerServer, FileText, RunscVersion, RuntimeProbe
-from pinacle.facts.lifecycle import NetworkUsage
+from pinacle.facts.host import DockerImageId, DockerServer, FileText, NetworkUsage, RunscVersion, RuntimeProbe
 from pinacle.hostspec import (
     DAEMON_JSON_PATH,
     PROBE_IMAGE,

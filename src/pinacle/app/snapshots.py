@@ -12,8 +12,9 @@ from pinacle.app.pods import pods, require_docker, require_pod
 from pinacle.app.rollout import CLAIM_ATTEMPTS, Step, quiet
 from pinacle.deploys import lifecycle as deploys
 from pinacle.errors import ConflictError, HostError, PortClaimLost, SnapshotNotFound, TargetError
-from pinacle.facts.lifecycle import ImageEnv, PathExists, ProgramCommands, Snapshots
+from pinacle.facts.host import PathExists
 from pinacle.facts.pod import PodObjects
+from pinacle.facts.snapshot import ImageEnv, ProgramCommands, Snapshots
 from pinacle.pod.desired import PodPlan, plan_pod
 from pinacle.pod.diff import PodDiff, diff_pod
 from pinacle.pod.observed import ObservedPod

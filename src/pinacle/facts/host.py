@@ -1,4 +1,4 @@
-"""Facts about a pod host: its init system, package manager, Docker daemon and gVisor runtime."""
+"""Facts about a pod host: its init system, package manager, Docker daemon, gVisor runtime, networks, paths."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import shlex
 from pyinfra.api import FactBase
 
 from pinacle.hostspec import PROBE_DIR
+from pinacle.pod.names import LABEL_POD
 
 
 class InitSystem(FactBase[str]):
@@ -179,3 +180,35 @@ class RuntimeProbe(FactBase[dict[str, object]]):
         rc = int(output[0].removeprefix("rc=")) if output and output[0].startswith("rc=") else -1
         text = "\n".join(output[1:])
         return {"ok": rc == 0 and "gVisor" in text, "rc": rc, "output": text}
+
+
+class NetworkUsage(FactBase[dict[str, int]]):
+    """How many bridge networks exist (each takes a pool subnet) and how many are pods'."""
+
+    def command(self) -> str:
+        return (
+            "echo bridge $(docker network ls -q --filter driver=bridge 2>/dev/null | wc -l); "
+            f"echo pinacle $(docker network ls -q --filter label={LABEL_POD} 2>/dev/null | wc -l)"
+        )
+
+    def process(self, output: list[str]) -> dict[str, int]:
+        usage: dict[str, int] = {}
+        for line in output:
+            key, _, count = line.partition(" ")
+            if count.strip().isdigit():
+                usage[key] = int(count)
+        return usage
+
+    @staticmethod
+    def default() -> dict[str, int]:
+        return {}
+
+
+class PathExists(FactBase[bool]):
+    """Whether a path exists on the host."""
+
+    def command(self, path: str) -> str:
+        return f"[ -e {shlex.quote(path)} ] && echo yes || echo no"
+
+    def process(self, output: list[str]) -> bool:
+        return bool(output) and output[-1] == "yes"

@@ -12,8 +12,7 @@ from collections.abc import Generator, Mapping
 from pyinfra import host
 from pyinfra.api import operation
 
-from pinacle.facts.host import DockerImageId
-from pinacle.facts.lifecycle import PathExists
+from pinacle.facts.host import DockerImageId, PathExists
 from pinacle.facts.pod import PodContainer, PodObjects
 from pinacle.pod.desired import PodPlan
 from pinacle.pod.names import (

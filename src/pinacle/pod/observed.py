@@ -12,7 +12,7 @@ from pinacle.pod.names import LABEL_POD, LABEL_PORT, LABEL_SPEC_HASH
 
 @dataclass(frozen=True)
 class ContainerRecord:
-    """One pod container as ``docker inspect`` describes it (facts ``PodContainer``/``PodContainers``).
+    """One pod container as ``docker inspect`` describes it (facts ``PodStates``, ``PodContainer``).
 
     The planner reads its labels and state; day-2 commands read the rest.
     """
