@@ -10,7 +10,7 @@ from typing import Any
 
 from pinacle import executor
 from pinacle.app.rollout import Step, quiet
-from pinacle.deploys import lifecycle as deploys
+from pinacle.deploys import pod as deploys
 from pinacle.errors import HostError, PodNotFound
 from pinacle.facts.pod import PodObjects
 from pinacle.pod.observed import ContainerRecord

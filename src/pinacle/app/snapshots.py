@@ -10,7 +10,7 @@ from typing import Any
 from pinacle import executor
 from pinacle.app.pods import pods, require_docker, require_pod
 from pinacle.app.rollout import CLAIM_ATTEMPTS, Step, quiet
-from pinacle.deploys import lifecycle as deploys
+from pinacle.deploys import snapshot as deploys
 from pinacle.errors import ConflictError, HostError, PortClaimLost, SnapshotNotFound, TargetError
 from pinacle.facts.host import PathExists
 from pinacle.facts.pod import PodObjects

@@ -1,4 +1,5 @@
-"""The pod deploy: one pod's resources, in the order they depend on each other."""
+"""Pod deploys: roll out one pod's resources in the order they depend on each other; stop, start
+and delete a pod."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ from collections.abc import Mapping, Sequence
 from pyinfra import host
 from pyinfra.api import deploy
 
-from pinacle.operations import lifecycle as lifecycle_ops
 from pinacle.operations import pod as pod_ops
+from pinacle.operations import snapshot as snapshot_ops
 from pinacle.pod.diff import PodDiff
 
 
@@ -22,7 +23,7 @@ def roll_out_pod(diff: PodDiff, image_id: str | None, workspace_archive: str | N
     plan = diff.plan
     pod_ops.pod_network(name=f"Network {plan.network}", diff=diff)
     if workspace_archive is not None:
-        lifecycle_ops.workspace_restored(
+        snapshot_ops.workspace_restored(
             name=f"Workspace from {workspace_archive}", plan=plan, archive=workspace_archive
         )
     pod_ops.pod_container(
@@ -40,3 +41,18 @@ def roll_out_pods(diffs: Mapping[str, Sequence[tuple[PodDiff, str | None]]]) -> 
     """
     for diff, image_id in diffs.get(host.name, ()):
         roll_out_pod(diff=diff, image_id=image_id)
+
+
+@deploy("Stop pod")
+def stop_pod(slug: str) -> None:
+    pod_ops.pod_stopped(name=f"Stop pod {slug}", slug=slug)
+
+
+@deploy("Start pod")
+def start_pod(slug: str) -> None:
+    pod_ops.pod_started(name=f"Start pod {slug}", slug=slug)
+
+
+@deploy("Delete pod")
+def delete_pod(slug: str, purge: bool = False) -> None:
+    pod_ops.pod_removed(name=f"Delete pod {slug}", slug=slug, purge=purge)

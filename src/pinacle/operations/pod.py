@@ -1,8 +1,11 @@
-"""Operations that roll out one pod: network, gVisor container, in-pod configuration, host record.
+"""Operations on one pod: roll it out (network, gVisor container, in-pod configuration, host
+record), and stop, start or remove it.
 
-Each acts on a :class:`~pinacle.pod.diff.PodDiff`: the host was read once, in one round trip,
-before the run (``facts.pod.PodStates``), and the diff that ``--dry-run`` prints decides what each
-operation yields. An operation whose part of the diff is a no-op yields nothing.
+The rollout operations act on a :class:`~pinacle.pod.diff.PodDiff`: the host was read once, in one
+round trip, before the run (``facts.pod.PodStates``), and the diff that ``--dry-run`` prints decides
+what each operation yields. An operation whose part of the diff is a no-op yields nothing. The
+day-2 operations (``pod_stopped``, ``pod_started``, ``pod_removed``) read their facts when they run
+and likewise yield only what is needed.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from collections.abc import Generator, Mapping
 from pyinfra import host
 from pyinfra.api import operation
 
+from pinacle.facts.host import PathExists
+from pinacle.facts.pod import PodContainer, PodObjects
 from pinacle.operations._shell import fail, pod_supervisor_ready, write_file_command
 from pinacle.pod.desired import ContainerSpec
 from pinacle.pod.diff import Action, PodDiff
@@ -24,9 +29,12 @@ from pinacle.pod.names import (
     POD_CREATE_SCRIPT,
     RECORD_DIR,
     ROUTER_CONFIG_PATH,
+    container_name,
     record_path,
     workspace_mount,
 )
+
+STOP_TIMEOUT = 20
 
 
 def _label_args(labels: Mapping[str, str]) -> list[str]:
@@ -151,3 +159,67 @@ def pod_record(diff: PodDiff) -> Generator[str, None, None]:
     yield f"mkdir -p -m 0700 {RECORD_DIR} && " + write_file_command(
         record_path(diff.plan.slug), diff.record.to_json(), mode="0600"
     )
+
+
+@operation()
+def pod_stopped(slug: str) -> Generator[str, None, None]:
+    """
+    Stop the pod's container; its port label, network, volume and config stay.
+
+    + slug: the pod
+
+    A container stopped by hand stays stopped across Docker restarts (``unless-stopped``).
+    """
+    name = container_name(slug)
+    current = host.get_fact(PodContainer, container=name)
+    if current is None:
+        host.noop(f"pod {slug} is not on this host")
+        return
+    if not current.running:
+        host.noop(f"pod {slug} is already stopped")
+        return
+    yield f"docker stop -t {STOP_TIMEOUT} {shlex.quote(name)} >/dev/null"
+
+
+@operation()
+def pod_started(slug: str) -> Generator[str, None, None]:
+    """
+    Start the pod's stopped container on the port it already holds.
+
+    + slug: the pod
+    """
+    name = container_name(slug)
+    current = host.get_fact(PodContainer, container=name)
+    if current is None:
+        host.noop(f"pod {slug} is not on this host")
+        return
+    if current.running:
+        host.noop(f"pod {slug} is running")
+        return
+    # The pod's router and services are in its container already; the caller waits for health.
+    yield f"docker start {shlex.quote(name)} >/dev/null"
+
+
+@operation()
+def pod_removed(slug: str, purge: bool = False) -> Generator[str, None, None]:
+    """
+    Remove everything labelled as the pod: containers (freeing the port), network; the volume too
+    when ``purge``.
+
+    + slug: the pod
+    + purge: also remove the workspace volume (its data is gone)
+    """
+    found = host.get_fact(PodObjects, slug=slug)
+    volumes = found["volume"] if purge else []
+    record = host.get_fact(PathExists, path=record_path(slug))
+    if not (found["container"] or found["network"] or volumes or record):
+        host.noop(f"nothing of pod {slug} to remove")
+        return
+    if found["container"]:
+        yield "docker rm -f " + " ".join(shlex.quote(n) for n in found["container"]) + " >/dev/null"
+    if found["network"]:
+        yield ("docker network rm " + " ".join(shlex.quote(n) for n in found["network"]) + " >/dev/null")
+    if volumes:
+        yield "docker volume rm " + " ".join(shlex.quote(n) for n in volumes) + " >/dev/null"
+    if record:
+        yield f"rm -f {shlex.quote(record_path(slug))}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shlex
 
-from pinacle.operations.lifecycle import dockerfile_label, snapshot_script
+from pinacle.operations.snapshot import dockerfile_label, snapshot_script
 
 
 def test_dockerfile_label_escapes_quotes() -> None:

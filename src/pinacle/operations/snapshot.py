@@ -1,6 +1,6 @@
-"""Operations for day-2 commands: stop, start, delete a pod; take, remove and restore snapshots.
+"""Operations on snapshots: take one of a pod, remove one, restore a workspace from one.
 
-Like the rollout operations, each reads facts when it runs and yields only what is needed.
+Like the pod operations, each reads facts when it runs and yields only what is needed.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from collections.abc import Generator, Mapping
 from pyinfra import host
 from pyinfra.api import operation
 
-from pinacle.facts.host import DockerImageId, PathExists
-from pinacle.facts.pod import PodContainer, PodObjects
+from pinacle.facts.host import DockerImageId
+from pinacle.facts.pod import PodContainer
 from pinacle.pod.desired import PodPlan
 from pinacle.pod.names import (
     LABEL_POD,
@@ -22,7 +22,6 @@ from pinacle.pod.names import (
     LABEL_SPEC_HASH,
     WORKSPACE,
     container_name,
-    record_path,
     volume_name,
     workspace_mount,
 )
@@ -38,77 +37,11 @@ from pinacle.snapshots import (
     snapshot_tmp_image,
 )
 
-STOP_TIMEOUT = 20
-
 
 def dockerfile_label(key: str, value: str) -> str:
     """A ``LABEL`` instruction for ``docker commit --change``: the value double-quoted, escaped."""
     escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
     return f'LABEL {key}="{escaped}"'
-
-
-@operation()
-def pod_stopped(slug: str) -> Generator[str, None, None]:
-    """
-    Stop the pod's container; its port label, network, volume and config stay.
-
-    + slug: the pod
-
-    A container stopped by hand stays stopped across Docker restarts (``unless-stopped``).
-    """
-    name = container_name(slug)
-    current = host.get_fact(PodContainer, container=name)
-    if current is None:
-        host.noop(f"pod {slug} is not on this host")
-        return
-    if not current.running:
-        host.noop(f"pod {slug} is already stopped")
-        return
-    yield f"docker stop -t {STOP_TIMEOUT} {shlex.quote(name)} >/dev/null"
-
-
-@operation()
-def pod_started(slug: str) -> Generator[str, None, None]:
-    """
-    Start the pod's stopped container on the port it already holds.
-
-    + slug: the pod
-    """
-    name = container_name(slug)
-    current = host.get_fact(PodContainer, container=name)
-    if current is None:
-        host.noop(f"pod {slug} is not on this host")
-        return
-    if current.running:
-        host.noop(f"pod {slug} is running")
-        return
-    # The pod's router and services are in its container already; the caller waits for health.
-    yield f"docker start {shlex.quote(name)} >/dev/null"
-
-
-@operation()
-def pod_removed(slug: str, purge: bool = False) -> Generator[str, None, None]:
-    """
-    Remove everything labelled as the pod: containers (freeing the port), network; the volume too
-    when ``purge``.
-
-    + slug: the pod
-    + purge: also remove the workspace volume (its data is gone)
-    """
-    found = host.get_fact(PodObjects, slug=slug)
-    volumes = found["volume"] if purge else []
-    record = host.get_fact(PathExists, path=record_path(slug))
-    if not (found["container"] or found["network"] or volumes or record):
-        host.noop(f"nothing of pod {slug} to remove")
-        return
-    if found["container"]:
-        yield "docker rm -f " + " ".join(shlex.quote(n) for n in found["container"]) + " >/dev/null"
-    if found["network"]:
-        yield ("docker network rm " + " ".join(shlex.quote(n) for n in found["network"]) + " >/dev/null")
-    if volumes:
-        yield "docker volume rm " + " ".join(shlex.quote(n) for n in volumes) + " >/dev/null"
-    if record:
-        yield f"rm -f {shlex.quote(record_path(slug))}"
 
 
 def snapshot_script(

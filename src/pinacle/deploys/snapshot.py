@@ -1,4 +1,4 @@
-"""Day-2 deploys: stop, start, delete, snapshot and restore a pod, each as a ``@deploy``."""
+"""Snapshot deploys: snapshot a pod, delete a snapshot, restore a pod from one."""
 
 from __future__ import annotations
 
@@ -8,28 +8,14 @@ from pyinfra import host
 from pyinfra.api import deploy
 
 from pinacle.deploys.pod import roll_out_pod
-from pinacle.operations import lifecycle as ops
+from pinacle.operations import pod as pod_ops
+from pinacle.operations import snapshot as snapshot_ops
 from pinacle.pod.diff import PodDiff
-
-
-@deploy("Stop pod")
-def stop_pod(slug: str) -> None:
-    ops.pod_stopped(name=f"Stop pod {slug}", slug=slug)
-
-
-@deploy("Start pod")
-def start_pod(slug: str) -> None:
-    ops.pod_started(name=f"Start pod {slug}", slug=slug)
-
-
-@deploy("Delete pod")
-def delete_pod(slug: str, purge: bool = False) -> None:
-    ops.pod_removed(name=f"Delete pod {slug}", slug=slug, purge=purge)
 
 
 @deploy("Snapshot pod")
 def snapshot_pod(slug: str, snapshot: str, runtime: str, labels: dict[str, str], created: str) -> None:
-    ops.pod_snapshot(
+    snapshot_ops.pod_snapshot(
         name=f"Snapshot {slug} as {snapshot}",
         slug=slug,
         snapshot=snapshot,
@@ -41,7 +27,7 @@ def snapshot_pod(slug: str, snapshot: str, runtime: str, labels: dict[str, str],
 
 @deploy("Delete snapshot")
 def delete_snapshot(snapshot: str, image: str | None) -> None:
-    ops.snapshot_removed(name=f"Delete snapshot {snapshot}", snapshot=snapshot, image=image)
+    snapshot_ops.snapshot_removed(name=f"Delete snapshot {snapshot}", snapshot=snapshot, image=image)
 
 
 @deploy("Restore pod")
@@ -53,5 +39,5 @@ def restore_pod(diffs: Mapping[str, tuple[PodDiff, str | None]], archive: str, r
     """
     diff, image_id = diffs[host.name]
     if replace:
-        ops.pod_removed(name=f"Remove pod {diff.plan.slug} to replace it", slug=diff.plan.slug, purge=True)
+        pod_ops.pod_removed(name=f"Remove pod {diff.plan.slug} to replace it", slug=diff.plan.slug, purge=True)
     roll_out_pod(diff=diff, image_id=image_id, workspace_archive=archive)
