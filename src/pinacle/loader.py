@@ -10,8 +10,8 @@ compiler does::
 PyYAML silently keeps the last of two equal keys and turns ``on:`` into ``True``; both hide
 mistakes in a file that drives a deploy, so :class:`PodYamlLoader` refuses them.
 
-Templates are the resolver's business: :func:`load_pod_file` and :func:`load_pod_mapping`
-hand over to :mod:`pinacle.resolver`, which reads its files through this module.
+Templates are the resolver's business: :func:`pinacle.resolver.resolve` turns a pod file (or a
+mapping) into a pod, reading and validating it through this module, which never imports it.
 """
 
 from __future__ import annotations
@@ -274,17 +274,3 @@ def format_path(loc: Loc) -> str:
         else:
             text += f"[{part!r}]"
     return text or "(top level)"
-
-
-def load_pod_file(path: Path | str) -> PodSpec:
-    """Load a pod file, merged over its template if it names one."""
-    from pinacle import resolver  # the resolver imports this module; see the module doc
-
-    return resolver.resolve_document(read_yaml(path))
-
-
-def load_pod_mapping(data: Mapping[str, Any], source: str = "<mapping>") -> PodSpec:
-    """Load a pod from already-parsed data; ``source`` names it in error messages."""
-    from pinacle import resolver  # the resolver imports this module; see the module doc
-
-    return resolver.resolve_mapping(data, source)

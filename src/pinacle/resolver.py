@@ -1,6 +1,6 @@
 """Templates and overrides merged into one validated :class:`~pinacle.spec.PodSpec`.
 
-The Python counterpart of the seed's ``ConfigResolver`` (resolve, validate, merge). A pod
+The Python counterpart of the seed's ``ConfigResolver`` (resolve, merge). A pod
 file may name a built-in template (``template: python-app``); the file is merged over the
 template's data and the result validated as a whole. Built-in templates are YAML files in
 ``pinacle/pod_templates/``, data rather than code, so adding one needs no Python.
@@ -137,23 +137,6 @@ def resolve_document(document: YamlDocument) -> PodSpec:
         return build_spec(document.data, document.source, _locator(document, document.data, None))
     merged = merge(template.data, document.data)
     return build_spec(merged, document.source, _locator(document, merged, template))
-
-
-def validate(data: object) -> list[str]:
-    """Every problem with pod ``data`` as ``path: message`` lines; empty when it is valid.
-
-    Never raises for invalid data, so callers (an API, an editor) can show the list as is.
-    """
-    if not isinstance(data, Mapping):
-        kind = "a list" if isinstance(data, list) else type(data).__name__
-        return [f"the top level must be a mapping of pod settings (got {kind})"]
-    try:
-        resolve_mapping(data)
-    except PodSpecError as error:
-        return [f"{p.path}: {p.message}" if p.path else p.message for p in error.problems]
-    except SpecError as error:
-        return [str(error)]
-    return []
 
 
 def _template_of(document: YamlDocument) -> YamlDocument | None:

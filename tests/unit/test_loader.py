@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from pinacle.errors import SpecError
-from pinacle.loader import PodSpecError, Problem, load_pod_file, load_pod_mapping, parse_yaml
+from pinacle.loader import PodSpecError, Problem, parse_yaml
+from pinacle.resolver import resolve, resolve_mapping
 
 WritePod = Callable[..., Path]
 
@@ -114,7 +115,7 @@ def test_bad_pod_file_is_reported_with_file_line_path_and_expectation(
 ) -> None:
     pod_file = write_pod(text, name="bad.yaml")
     with pytest.raises(SpecError) as error:
-        load_pod_file(pod_file)
+        resolve(pod_file)
     message = str(error.value)
     where = f"{pod_file}:{line}" if line else f"{pod_file}"
     located = f"{where}: {path}: " if path else f"{where}: "
@@ -139,7 +140,7 @@ def test_every_problem_is_reported_at_once_one_line_each(write_pod: WritePod) ->
         name="bad.yaml",
     )
     with pytest.raises(PodSpecError) as error:
-        load_pod_file(pod_file)
+        resolve(pod_file)
     assert str(error.value).splitlines() == [
         f"{pod_file}:2: slug: must be a DNS label of at most 42 characters: lowercase letters, "
         "digits and '-', starting and ending with a letter or digit (got 'Bad')",
@@ -152,37 +153,37 @@ def test_every_problem_is_reported_at_once_one_line_each(write_pod: WritePod) ->
 def test_errors_carry_structured_problems(write_pod: WritePod) -> None:
     pod_file = write_pod("name: Bad\nslug: bad\nservices: [web-terminal]\nhost_port: 1\n")
     with pytest.raises(PodSpecError) as error:
-        load_pod_file(pod_file)
+        resolve(pod_file)
     assert error.value.problems == (Problem(str(pod_file), "host_port", "must be 1024..65535 (got 1)", 4),)
 
 
 def test_spec_errors_exit_with_the_spec_error_code(write_pod: WritePod) -> None:
     with pytest.raises(SpecError) as error:
-        load_pod_file(write_pod(""))
+        resolve(write_pod(""))
     assert error.value.exit_code == 65
 
 
 def test_missing_file_is_named(tmp_path: Path) -> None:
     missing = tmp_path / "nope.yaml"
     with pytest.raises(SpecError, match=f"^{missing}: no such file$"):
-        load_pod_file(missing)
+        resolve(missing)
 
 
 def test_directory_instead_of_a_file_is_named(tmp_path: Path) -> None:
     with pytest.raises(SpecError, match="is a directory, not a pod file"):
-        load_pod_file(tmp_path)
+        resolve(tmp_path)
 
 
 def test_non_utf8_file_is_refused(tmp_path: Path) -> None:
     pod_file = tmp_path / "latin1.yaml"
     pod_file.write_bytes("name: Café\n".encode("latin-1"))
     with pytest.raises(SpecError, match="is not UTF-8 text"):
-        load_pod_file(pod_file)
+        resolve(pod_file)
 
 
 def test_string_paths_load_like_path_objects(write_pod: WritePod) -> None:
     pod_file = write_pod("name: Ok\nslug: ok\nservices: [web-terminal]\n")
-    assert load_pod_file(str(pod_file)) == load_pod_file(pod_file)
+    assert resolve(str(pod_file)) == resolve(pod_file)
 
 
 def test_yaml_anchors_and_merge_keys_still_work(write_pod: WritePod) -> None:
@@ -197,7 +198,7 @@ def test_yaml_anchors_and_merge_keys_still_work(write_pod: WritePod) -> None:
             port: 3001
         """
     )
-    assert [(p.name, p.port, p.command) for p in load_pod_file(pod_file).ports] == [
+    assert [(p.name, p.port, p.command) for p in resolve(pod_file).ports] == [
         ("app", 3000, "./run"),
         ("api", 3001, "./run"),
     ]
@@ -205,11 +206,11 @@ def test_yaml_anchors_and_merge_keys_still_work(write_pod: WritePod) -> None:
 
 def test_mapping_errors_name_the_source_without_lines() -> None:
     with pytest.raises(SpecError, match=r"^api request: slug: required key is missing$"):
-        load_pod_mapping({"name": "x", "services": ["web-terminal"]}, source="api request")
+        resolve_mapping({"name": "x", "services": ["web-terminal"]}, source="api request")
 
 
 def test_mapping_loads_with_its_template() -> None:
-    spec = load_pod_mapping({"template": "web-terminal", "name": "T", "slug": "t"})
+    spec = resolve_mapping({"template": "web-terminal", "name": "T", "slug": "t"})
     assert spec.services == ("web-terminal",)
 
 
@@ -223,7 +224,7 @@ def test_parse_yaml_records_the_line_of_every_key_and_item() -> None:
 
 @pytest.mark.parametrize("pod_file", sorted(PODS_DIR.glob("*.yaml")), ids=lambda p: p.name)
 def test_every_example_pod_loads(pod_file: Path) -> None:
-    assert load_pod_file(pod_file).slug == pod_file.stem
+    assert resolve(pod_file).slug == pod_file.stem
 
 
 def test_there_are_example_pods() -> None:
@@ -231,7 +232,7 @@ def test_there_are_example_pods() -> None:
 
 
 def test_example_pod_is_a_web_terminal_and_a_python_app() -> None:
-    spec = load_pod_file(PODS_DIR / "example.yaml")
+    spec = resolve(PODS_DIR / "example.yaml")
     assert spec.services == ("web-terminal",)
     assert [(p.name, p.port) for p in spec.ports] == [("app", 3000)]
     assert spec.ports[0].command == "python3 -m http.server 3000 --directory /workspace"

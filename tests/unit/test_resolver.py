@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,8 @@ from typing import Any
 import pytest
 
 from pinacle.errors import SpecError
-from pinacle.resolver import load_template, merge, resolve, template_names, validate
+from pinacle.loader import PodSpecError
+from pinacle.resolver import load_template, merge, resolve, resolve_mapping, template_names
 
 WritePod = Callable[..., Path]
 
@@ -172,25 +174,7 @@ def test_errors_in_template_entries_say_so(write_pod: WritePod) -> None:
     assert f"{pod_file}:4: services[0]: unknown service" in str(error.value)
 
 
-def test_validate_returns_nothing_for_a_valid_pod() -> None:
-    assert validate({"name": "A", "slug": "a", "services": ["web-terminal"]}) == []
-
-
-def test_validate_lists_every_problem_as_path_and_message() -> None:
-    assert validate({"name": "A", "slug": "A", "services": ["web-terminal"], "host_port": 1}) == [
-        "slug: must be a DNS label of at most 42 characters: lowercase letters, digits and '-', "
-        "starting and ending with a letter or digit (got 'A')",
-        "host_port: must be 1024..65535 (got 1)",
-    ]
-
-
-def test_validate_applies_templates() -> None:
-    assert validate({"template": "python-app", "name": "A", "slug": "a"}) == []
-    assert validate({"template": "nope", "name": "A", "slug": "a"}) == [
-        "template: unknown template 'nope'; known: python-app, web-terminal"
-    ]
-
-
 @pytest.mark.parametrize(("data", "kind"), [(None, "NoneType"), ([], "a list"), ("pod", "str"), (3, "int")])
-def test_validate_never_raises_for_data_that_is_not_a_mapping(data: object, kind: str) -> None:
-    assert validate(data) == [f"the top level must be a mapping of pod settings (got {kind})"]
+def test_data_that_is_not_a_mapping_is_refused(data: object, kind: str) -> None:
+    with pytest.raises(PodSpecError, match=re.escape(f"the top level must be a mapping of pod settings (got {kind})")):
+        resolve_mapping(data)  # type: ignore[arg-type]
