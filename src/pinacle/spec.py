@@ -31,7 +31,7 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from pinacle.catalog import CATALOG, ServiceDefinition
+from pinacle.catalog import CATALOG
 
 ROUTER_PORT = 80
 """The pod's own Nginx listens here, so no service or app may claim it."""
@@ -382,10 +382,6 @@ class PodSpec(BaseModel):
             problems.append((("default_port",), message, self.default_port))
         _raise_at("PodSpec", problems)
         return self
-
-    def service_definitions(self) -> tuple[ServiceDefinition, ...]:
-        """The catalog entries of this pod's services, in the order the pod lists them."""
-        return tuple(CATALOG[name] for name in self.services)
 
     def declared_ports(self) -> dict[int, str]:
         """Every routed port -> its service or app name: services first, then app ports.

@@ -289,11 +289,6 @@ def test_main_port_is_the_first_services_port_without_app_ports() -> None:
     assert pod(services=["claude-code", "web-terminal"]).main_port == 2528
 
 
-def test_service_definitions_follow_the_pods_order() -> None:
-    spec = pod(services=["claude-code", "web-terminal"])
-    assert spec.service_definitions() == (CATALOG["claude-code"], CATALOG["web-terminal"])
-
-
 def test_unknown_keys_are_refused_at_every_level() -> None:
     with pytest.raises(ValidationError) as error:
         pod(colour="red", resources={"gpus": 1}, ports=[{"name": "a", "port": 1, "tls": True}])
