@@ -1,4 +1,4 @@
-"""Templates merged under pod files: resolve, validate, merge."""
+"""Templates merged under pod files: resolve, merge."""
 
 from __future__ import annotations
 
