@@ -166,7 +166,7 @@ def test_pod_cannot_reach_another_pod(pod_file: PodFactory) -> None:
     ip_a = docker(
         "inspect", "--format", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", f"pinacle-{a['slug']}"
     )
-    # Pod A's own router answers on its address from inside A...
+    # Pod A's own router answers on its address from inside A (to A's own host name)...
     own = docker(
         "exec",
         f"pinacle-{a['slug']}",
@@ -178,6 +178,8 @@ def test_pod_cannot_reach_another_pod(pod_file: PodFactory) -> None:
         "/dev/null",
         "-w",
         "%{http_code}",
+        "-H",
+        f"Host: pod-{a['slug']}.localhost",
         f"http://{ip_a}/",
     )
     assert own == "200"
