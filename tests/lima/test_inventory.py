@@ -237,7 +237,7 @@ def test_local_inventory() -> None:
     [host] = list(inventory)
     assert host.name == "@local"
     assert host.connector_cls.__name__ == "LocalConnector"
-    assert host.data.runsc_source == "distro"
+    assert host.data.runsc_source == "debian-trixie"
     assert host.data.runsc_runtime_args == ["--network=host"]
     # Module-level lists become pyinfra groups: only the host list may be one.
     assert set(host.groups) <= {"local", "@local"}
