@@ -5,11 +5,21 @@ cd "$(dirname "$0")/.."
 python3 -m venv .venv
 .venv/bin/pip install -q --disable-pip-version-check -e '.[test]'
 
-# The SSH-target test (tests/integration/test_ssh_target.py) reaches this machine through a
-# throwaway sshd, as production reaches pod hosts. Debian/Ubuntu as root only; elsewhere that test
-# fails and says what is missing.
-if [ ! -x /usr/sbin/sshd ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    install_sshd() { DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends openssh-server >/dev/null; }
-    install_sshd || { apt-get update -q >/dev/null && install_sshd; } ||
-        echo "bootstrap: could not install openssh-server; tests/integration/test_ssh_target.py will fail" >&2
+# Debian packages some tests drive for real (Debian/Ubuntu as root only; elsewhere those tests
+# fail and say what is missing):
+#   openssh-server  tests/integration/test_ssh_target.py reaches this machine through a throwaway
+#                   sshd, as production reaches pod hosts;
+#   chromium        tests/browser drive Debian's Chromium with Playwright (Playwright's own browser
+#                   download is not reachable here);
+#   nginx-light     tests/unit/test_router.py checks the rendered router with the real `nginx -t`;
+#   (and ShellCheck: the host and image scripts are checked with it in the unit tests).
+wanted=()
+for pair in /usr/sbin/sshd:openssh-server /usr/bin/chromium:chromium /usr/sbin/nginx:nginx-light \
+    /usr/bin/shellcheck:shellcheck; do
+    [ -x "${pair%%:*}" ] || wanted+=("${pair#*:}")
+done
+if [ "${#wanted[@]}" -gt 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    install() { DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${wanted[@]}" >/dev/null; }
+    install || { apt-get update -q >/dev/null && install; } ||
+        echo "bootstrap: could not install ${wanted[*]}; the tests that use them will fail" >&2
 fi

@@ -80,7 +80,7 @@ _ENTRIES = (
         name="vibe-kanban",
         port=5262,
         description="Vibe Kanban, a board for coding agents",
-        start="env HOST=127.0.0.1 PORT=5262 BROWSER=none vibe-kanban",
+        start="env PORT=5262 HOST=127.0.0.1 vibe-kanban",
         health_path="/api/health",
     ),
 )

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -18,23 +17,27 @@ import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
+from websockets.typing import Subprotocol
 
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
 DOCKER_DIR = REPO / "docker"
 SCRIPT = DOCKER_DIR / "build-base-image.sh"
-WEBTERM = DOCKER_DIR / "rootfs" / "usr" / "local" / "bin" / "pinacle-webterm"
 IMAGE = os.environ.get("PINACLE_BASE_IMAGE", "pinacle/base")
 RUNTIME = os.environ.get("PINACLE_RUNTIME", "runsc")
 LABEL = "pinacle.base.inputs"
 
+# ttyd as the web-terminal service runs it: as dev, in /workspace, on loopback (the router forwards).
+# Bound to 0.0.0.0 here only so the test can also reach it directly through a published port.
 WEBTERM_PROGRAM = """\
 [program:webterm]
-command=pinacle-webterm --host 0.0.0.0 --port 7681
+command=ttyd --port 7681 --interface 0.0.0.0 --writable bash -l
+user=dev
+directory=/workspace
+environment=HOME="/home/dev",USER="dev",TERM="xterm-256color"
 autorestart=true
 startsecs=1
 stopasgroup=true
@@ -98,20 +101,29 @@ def http_ok(url: str) -> bool:
 
 
 def terminal_roundtrip(url: str, line: str, expect: str, timeout: float = 30) -> str:
-    """Open the web terminal's WebSocket, type `line`, return the output once `expect` shows."""
+    """Open ttyd's WebSocket, type `line`, return the terminal output once `expect` shows.
+
+    ttyd 1.7.7's protocol (src/protocol.c, html/src/components/terminal/xterm/index.ts): subprotocol
+    `tty`; the client's first message is JSON `{"AuthToken": ..., "columns": ..., "rows": ...}`, which
+    spawns the command; input is a message "0" + bytes; the server sends "0" + output, "1" + window
+    title and "2" + preferences (JSON).
+    """
     from websockets.sync.client import connect
 
     output = b""
-    with connect(url, open_timeout=10, close_timeout=2) as ws:
-        ws.send(json.dumps({"resize": [120, 40]}))
-        ws.send(line.encode())
+    with connect(url, subprotocols=[Subprotocol("tty")], open_timeout=10, close_timeout=2) as ws:
+        assert ws.subprotocol == "tty"
+        ws.send(json.dumps({"AuthToken": "", "columns": 120, "rows": 40}))
+        ws.send(b"0" + line.encode())
         deadline = time.monotonic() + timeout
         while expect.encode() not in output:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise AssertionError(f"{expect!r} never arrived; terminal output:\n{output!r}")
             message = ws.recv(timeout=remaining)
-            output += message if isinstance(message, bytes) else message.encode()
+            frame = message if isinstance(message, bytes) else message.encode()
+            if frame[:1] == b"0":
+                output += frame[1:]
     return output.decode(errors="replace")
 
 
@@ -181,14 +193,14 @@ def pod(base_image: dict[str, str]) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def pod_webterm(pod: str) -> str:
-    """pinacle-webterm running in the pod as a supervisor program (through the include dir)."""
+    """ttyd running in the pod as a supervisor program (through the include dir), as user dev."""
     docker(
         "exec", pod, "sh", "-c",
         f"cat > /etc/pinacle/supervisor/webterm.conf <<'EOF'\n{WEBTERM_PROGRAM}EOF\n"
         "pinacle-reload services",
     )  # fmt: skip
     address = published(pod, 7681)
-    wait_for("pinacle-webterm /healthz", lambda: http_ok(f"http://{address}/healthz"))
+    wait_for("ttyd /", lambda: http_ok(f"http://{address}/"))
     return address
 
 
@@ -275,14 +287,43 @@ def test_placeholder_router_answers_503(pod: str) -> None:
     assert status == 503 and "router not configured yet" in body
 
 
+def test_image_lists_its_services(base_image: dict[str, str]) -> None:
+    labels = json.loads(docker("image", "inspect", "--format", "{{json .Config.Labels}}", base_image["tag"]).stdout)
+    assert labels["pinacle.services"] == "web-terminal"
+
+
+def test_ttyd_is_the_pinned_build(pod: str) -> None:
+    version = docker("exec", pod, "ttyd", "--version").stdout
+    assert version.startswith("ttyd version 1.7.7"), version
+    assert docker("exec", pod, "test", "-e", "/usr/local/bin/pinacle-webterm", check=False).returncode != 0
+
+
+def test_build_packages_are_purged(pod: str) -> None:
+    listed = docker("exec", pod, "dpkg-query", "-W", "-f", "${Package}\\n").stdout.split()
+    for build_only in ("cmake", "gcc", "libwebsockets-dev", "libjson-c-dev", "libuv1-dev", "libssl-dev"):
+        assert build_only not in listed
+    assert "libwebsockets-evlib-uv" in listed  # ttyd's event loop, loaded as a plugin
+
+
+def test_dev_user_owns_workspace(pod: str) -> None:
+    assert docker("exec", pod, "id", "dev").stdout.strip() == "uid=1000(dev) gid=1000(dev) groups=1000(dev)"
+    assert docker("exec", pod, "getent", "passwd", "dev").stdout.strip().endswith(":/home/dev:/bin/bash")
+    assert docker("exec", pod, "stat", "-c", "%u:%g", "/workspace").stdout.strip() == "1000:1000"
+
+
+def test_the_image_ships_no_sudo_that_gvisor_could_not_run(pod: str) -> None:
+    # gVisor ignores set-user-ID bits (issue 212): sudo could never work in a pod. Root inside a
+    # pod is `pinacle exec --root`, from the host.
+    assert docker("exec", pod, "sh", "-c", "command -v sudo", check=False).returncode != 0
+
+
 def test_webterm_serves_page_and_terminal(pod_webterm: str) -> None:
     status, page = http_get(f"http://{pod_webterm}/")
     assert status == 200
-    assert "<title>pinacle web terminal</title>" in page
-    assert "<script src" not in page  # self-contained
-    assert http_get(f"http://{pod_webterm}/healthz") == (200, "ok\n")
-    output = terminal_roundtrip(f"ws://{pod_webterm}/ws", "echo pinacle-$((6*7))\n", "pinacle-42")
-    assert "pinacle-42" in output
+    assert "<title>ttyd - Terminal</title>" in page
+    assert http_get(f"http://{pod_webterm}/token") == (200, '{"token": ""}')
+    output = terminal_roundtrip(f"ws://{pod_webterm}/ws", "echo $(id -un)-$((6*7)) $TERM\r", "dev-42 xterm-256color")
+    assert "dev-42" in output
 
 
 def test_router_reload_proxies_http_and_websocket(pod: str, pod_webterm: str) -> None:
@@ -291,10 +332,10 @@ def test_router_reload_proxies_http_and_websocket(pod: str, pod_webterm: str) ->
         f"cat > /etc/pinacle/router/pod.conf <<'EOF'\n{ROUTER_CONF}EOF\npinacle-reload router",
     )  # fmt: skip
     router = published(pod, 80)
-    wait_for("router reload", lambda: http_ok(f"http://{router}/healthz"), timeout=15)
+    wait_for("router reload", lambda: http_ok(f"http://{router}/token"), timeout=15)
     status, page = http_get(f"http://{router}/")
-    assert status == 200 and "pinacle web terminal" in page
-    output = terminal_roundtrip(f"ws://{router}/ws", "echo routed-$((6*7))\n", "routed-42")
+    assert status == 200 and "<title>ttyd - Terminal</title>" in page
+    output = terminal_roundtrip(f"ws://{router}/ws", "echo routed-$((6*7))\r", "routed-42")
     assert "routed-42" in output
 
 
@@ -330,35 +371,3 @@ def test_router_reload_returns_only_once_the_new_config_serves(pod: str) -> None
         f"cat > /etc/pinacle/router/pod.conf <<'EOF'\n{ROUTER_CONF}EOF\npinacle-reload router",
     )  # fmt: skip
     assert stale == "0", f"{stale} of 30 requests right after a reload were answered by the old config"
-
-
-# --- pinacle-webterm with the host's (newer) websockets ----------------------------------------
-
-
-@pytest.fixture
-def host_webterm() -> Iterator[str]:
-    pytest.importorskip("websockets")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    process = subprocess.Popen(
-        [sys.executable, str(WEBTERM), "--port", str(port), "--command", "sh"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        address = f"127.0.0.1:{port}"
-        wait_for("host webterm", lambda: http_ok(f"http://{address}/healthz"), timeout=15)
-        yield address
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-
-
-def test_webterm_with_host_websockets(host_webterm: str) -> None:
-    import websockets
-
-    version: Any = getattr(websockets, "__version__", "?")
-    output = terminal_roundtrip(f"ws://{host_webterm}/ws", "stty size; echo host-$((6*7))\n", "host-42")
-    assert "40 120" in output, f"resize not applied (websockets {version}): {output!r}"
-    assert http_get(f"http://{host_webterm}/nope")[0] == 404
