@@ -10,13 +10,14 @@ python3 -m venv .venv
 #   openssh-server  tests/integration/test_ssh_target.py reaches this machine through a throwaway
 #                   sshd, as production reaches pod hosts;
 #   chromium        tests/browser drive Debian's Chromium with Playwright (Playwright's own browser
-#                   download is not reachable here);
+#                   download is not reachable here), with fonts-liberation for the pages' text;
 #   nginx-light     tests/unit/test_router.py checks the rendered router with the real `nginx -t`;
 #   (and ShellCheck: the host and image scripts are checked with it in the unit tests).
 wanted=()
-for pair in /usr/sbin/sshd:openssh-server /usr/bin/chromium:chromium /usr/sbin/nginx:nginx-light \
+for pair in /usr/sbin/sshd:openssh-server /usr/bin/chromium:chromium /usr/share/fonts/truetype/liberation:fonts-liberation \
+    /usr/sbin/nginx:nginx-light \
     /usr/bin/shellcheck:shellcheck; do
-    [ -x "${pair%%:*}" ] || wanted+=("${pair#*:}")
+    [ -e "${pair%%:*}" ] || wanted+=("${pair#*:}")
 done
 if [ "${#wanted[@]}" -gt 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     install() { DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${wanted[@]}" >/dev/null; }

@@ -74,7 +74,9 @@ _ENTRIES = (
         name="claude-code",
         port=2528,
         description="Claude Code in a terminal (ttyd + tmux: the session survives a closed tab)",
-        start=f"{_TTYD} --port 2528 tmux new -As claude claude",
+        # A shell takes over when claude exits (no account yet, no network), so the page keeps
+        # what claude said instead of reconnecting in a loop; `claude` starts it again.
+        start=f'{_TTYD} --port 2528 tmux new -As claude "claude; exec bash -l"',
     ),
     ServiceDefinition(
         name="vibe-kanban",

@@ -123,7 +123,7 @@ def test_deploy_over_ssh_brings_the_pod_up_behind_its_router(ssh_pod: dict[str, 
         f"http://127.0.0.1:{pod['host_port']}/", headers={"Host": f"localhost-7681.pod-{ssh_pod['slug']}.localhost"}
     )
     with urllib.request.urlopen(request, timeout=10) as response:
-        assert response.status == 200 and "pinacle web terminal" in response.read().decode()
+        assert response.status == 200 and "<title>ttyd" in response.read().decode()
 
 
 def test_commands_reached_the_host_through_sshd(ssh_dir: Path, ssh_pod: dict[str, object]) -> None:

@@ -64,7 +64,7 @@ def test_no_service_claims_the_router_port_or_another_services_port() -> None:
 
 
 def test_terminals_are_writable_ttyd_sessions() -> None:
-    for name, command in (("web-terminal", "bash -l"), ("claude-code", "tmux new -As claude claude")):
+    for name, command in (("web-terminal", "bash -l"), ("claude-code", 'tmux new -As claude "claude; exec bash -l"')):
         argv = get_service(name).start
         assert argv.startswith("ttyd ") and "--writable" in argv, name
         assert argv.endswith(command), name

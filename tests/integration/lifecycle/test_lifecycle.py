@@ -75,9 +75,18 @@ def test_delete_removes_everything_labelled(pod: dict[str, Any]) -> None:
     }
     run("pinacle", "delete", slug, "--purge")
     assert labelled(slug) == {"container": [], "network": [], "volume": []}
-    # The port is free again: nothing holds it as a label.
-    ports = run("docker", "ps", "-a", "--format", '{{.Label "pinacle.port"}}').stdout.split()
-    assert str(pod["host_port"]) not in ports
+    # The port is free again: no container of this pod holds it as a label (another pod may have
+    # taken it since, when tests run side by side).
+    holders = run(
+        "docker",
+        "ps",
+        "-a",
+        "--filter",
+        f"label=pinacle.port={pod['host_port']}",
+        "--format",
+        '{{.Label "pinacle.pod"}}',
+    ).stdout.split()
+    assert slug not in holders
 
 
 def test_delete_of_a_missing_pod_exits_zero() -> None:
