@@ -51,9 +51,13 @@ def make_inventory(target: str, state: State | None = None) -> Inventory:
         from pinacle.lima import lima_inventory_hosts
 
         return Inventory((lima_inventory_hosts(), {}))
+    if target.startswith("@"):
+        # A connector host (@local, @ssh/...): no inventory file to run, so no need to load
+        # pyinfra's CLI (a fifth of a second of imports).
+        return Inventory(([target], {}))
     from pyinfra_cli.inventory import make_inventory as pyinfra_make_inventory
 
-    if not (target.startswith("@") or os.path.exists(target)):
+    if not os.path.exists(target):
         raise TargetError(f"inventory {target!r} is neither a file nor a @connector host")
     try:
         with ctx_state.use(state or State()):
@@ -171,6 +175,7 @@ def wait_until_healthy(
     deadline = time.monotonic() + timeout
     urls = health_urls(plan, host_port)
     reported: set[str] = set()
+    pause = 0.05  # a gVisor pod is serving about two seconds after it starts: poll often, then less
     while True:
         last = route_statuses(host, urls)
         for name, status in last.items():
@@ -184,7 +189,8 @@ def wait_until_healthy(
             raise HealthError(
                 f"pod {plan.slug}: not healthy after {timeout:.0f}s: {waiting}; see `pinacle logs {plan.slug}`"
             )
-        time.sleep(0.2)
+        time.sleep(pause)
+        pause = min(pause * 1.5, 0.2)
 
 
 def is_local(host: Any) -> bool:

@@ -49,7 +49,8 @@ def pinacle_deploy(
 
 
 def remove_pod_resources(slug: str) -> None:
-    """Teardown by label, independent of the code under test."""
+    """Teardown by label and by path, independent of the code under test."""
+    Path(f"/var/lib/pinacle/pods/{slug}.json").unlink(missing_ok=True)
     label = f"label=pinacle.pod={slug}"
     for kind, lister in (
         ("container", ["ps", "-aq"]),

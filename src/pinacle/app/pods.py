@@ -12,7 +12,9 @@ from pinacle import executor
 from pinacle.app.rollout import Step, quiet
 from pinacle.deploys import pod as deploys
 from pinacle.errors import HostError, PodNotFound
+from pinacle.facts.host import PathExists
 from pinacle.facts.pod import PodObjects
+from pinacle.pod.names import record_path
 from pinacle.pod.observed import ContainerRecord
 from pinacle.pod.report import plan_from_container, pod_record, with_record
 
@@ -110,6 +112,7 @@ def delete(session: executor.Session, slug: str, purge: bool = False) -> bool:
         objects = session.fact(host, PodObjects, slug=slug)
         existed = existed or bool(objects["container"] or objects["network"])
         existed = existed or bool(purge and objects["volume"])
+        existed = existed or session.fact(host, PathExists, path=record_path(slug))
     if not existed:
         return False
     session.apply(deploys.delete_pod, slug=slug, purge=purge)

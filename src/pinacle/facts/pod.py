@@ -30,8 +30,6 @@ CONTAINER_FORMAT = (
     '"memory":{{.HostConfig.Memory}},"env":{{json .Config.Env}}}'
 )
 IMAGE_FORMAT = "{{.Id}} {{json .Config.Labels}}"
-# Records are one line of JSON each; anything longer than this is not one of ours.
-RECORD_MAX_BYTES = 262144
 _SECTION = "#pinacle:"
 
 
@@ -85,8 +83,8 @@ def pod_states_command(images: Sequence[str] = ()) -> str:
         ]
     steps += [
         f"echo '{_SECTION}records'",
-        f'for f in {RECORD_DIR}/*.json; do [ -f "$f" ] || continue; '
-        f'printf "%s " "$(basename "$f" .json)"; head -c {RECORD_MAX_BYTES} "$f" | tr -d "\\n"; echo; done',
+        # One line of JSON per record, each prefixed with its file's path: one process for all.
+        f"grep -H '' {RECORD_DIR}/*.json 2>/dev/null || true",
         f"echo '{_SECTION}listening'",
         "cat /proc/net/tcp /proc/net/tcp6 2>/dev/null || true",
     ]
@@ -126,14 +124,15 @@ def parse_pod_states(output: Sequence[str]) -> HostPods:
     records: dict[str, PodRecord] = {}
     damaged: dict[str, str] = {}
     for line in sections.get("records", []):
-        slug, _, text = line.partition(" ")
+        path, _, text = line.partition(":")
+        slug = path.rsplit("/", 1)[-1].removesuffix(".json")
         try:
             record = PodRecord.from_json(text)
             if record.slug != slug:
                 raise RecordError(f"it names pod {record.slug!r}")
             records[slug] = record
         except RecordError as exc:
-            damaged[slug] = f"its host record {RECORD_DIR}/{slug}.json is damaged: {exc}"
+            damaged[slug] = f"its host record {path} is damaged: {exc}"
     return HostPods(
         containers=containers,
         networks=frozenset(n for n in sections.get("networks", []) if n),

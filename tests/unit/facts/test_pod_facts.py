@@ -56,8 +56,8 @@ OUTPUT = [
     "#pinacle:image x",
     "Error: No such image: x",
     "#pinacle:records",
-    "demo " + RECORD.to_json().strip(),
-    "broken {not json",
+    "/var/lib/pinacle/pods/demo.json:" + RECORD.to_json().strip(),
+    "/var/lib/pinacle/pods/broken.json:{not json",
     "#pinacle:listening",
     *TCP,
 ]
@@ -111,7 +111,7 @@ def test_a_damaged_record_is_reported_not_guessed_at() -> None:
 
 
 def test_a_record_that_names_another_pod_is_damaged() -> None:
-    state = parse_pod_states(["#pinacle:records", "other " + RECORD.to_json().strip()])
+    state = parse_pod_states(["#pinacle:records", "/var/lib/pinacle/pods/other.json:" + RECORD.to_json().strip()])
     assert state.records == {}
     assert state.damaged["other"].endswith("it names pod 'demo'")
 
