@@ -8,10 +8,10 @@ import platform
 import shlex
 import subprocess
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from pyinfra.api import Config, Inventory, State
 from pyinfra.api.connect import connect_all, disconnect_all
@@ -32,6 +32,7 @@ from pinacle.pod.ports import CLAIM_LOST_MESSAGE
 from pinacle.ssh import SSH_DATA_KEYS, ssh_argv
 
 LIMA_TARGET = "lima"
+K = TypeVar("K")
 
 
 def default_target(environ: Mapping[str, str] = os.environ, system: str | None = None) -> str:
@@ -153,7 +154,7 @@ def docker_is_up(host: Any) -> bool:
     return host.get_fact(DockerServer) is not None
 
 
-def route_statuses(host: Any, urls: Mapping[str, str]) -> dict[str, int]:
+def route_statuses(host: Any, urls: Mapping[K, str]) -> dict[K, int]:
     """key -> HTTP status of each URL (key -> URL), all requested in parallel; 0 for no answer."""
     answered: dict[str, int] = host.get_fact(RouteStatus, urls=tuple(sorted(set(urls.values()))))
     return statuses_for(urls, answered)
@@ -172,22 +173,39 @@ def wait_until_healthy(
     progress: Callable[[str], None] = lambda _msg: None,
 ) -> dict[str, int]:
     """Poll each route through the router until every service answers, or raise HealthError."""
+    return wait_until_all_healthy(host, [(plan, host_port)], timeout, progress)[plan.slug]
+
+
+def wait_until_all_healthy(
+    host: Any,
+    pods: Sequence[tuple[PodPlan, int]],
+    timeout: float,
+    progress: Callable[[str], None] = lambda _msg: None,
+) -> dict[str, dict[str, int]]:
+    """Poll every route of ``pods`` (plan, host port) at once until all answer; slug -> statuses.
+
+    One request of all URLs in parallel per round, so many pods cost about as much as one.
+    """
     deadline = time.monotonic() + timeout
-    urls = health_urls(plan, host_port)
-    reported: set[str] = set()
+    urls = {(plan.slug, name): url for plan, port in pods for name, url in health_urls(plan, port).items()}
+    reported: set[tuple[str, str]] = set()
     pause = 0.05  # a gVisor pod is serving about two seconds after it starts: poll often, then less
     while True:
         last = route_statuses(host, urls)
-        for name, status in last.items():
-            if healthy(status) and name not in reported:
-                reported.add(name)
-                progress(f"{name} is healthy (HTTP {status})")
-        if last and all(healthy(s) for s in last.values()):
-            return last
+        for key, status in last.items():
+            if healthy(status) and key not in reported:
+                reported.add(key)
+                progress(f"{key[1]} is healthy (HTTP {status})" + (f" in {key[0]}" if len(pods) > 1 else ""))
+        if all(healthy(s) for s in last.values()):
+            by_pod: dict[str, dict[str, int]] = {plan.slug: {} for plan, _port in pods}
+            for (slug, name), status in last.items():
+                by_pod[slug][name] = status
+            return by_pod
         if time.monotonic() > deadline:
-            waiting = ", ".join(f"{n} (HTTP {s:03d})" for n, s in sorted(last.items()) if not healthy(s))
+            waiting = ", ".join(f"{n} (HTTP {s:03d})" for (_p, n), s in sorted(last.items()) if not healthy(s))
+            slugs = sorted({slug for (slug, _n), s in last.items() if not healthy(s)})
             raise HealthError(
-                f"pod {plan.slug}: not healthy after {timeout:.0f}s: {waiting}; see `pinacle logs {plan.slug}`"
+                f"pod {', '.join(slugs)}: not healthy after {timeout:.0f}s: {waiting}; see `pinacle logs {slugs[0]}`"
             )
         time.sleep(pause)
         pause = min(pause * 1.5, 0.2)

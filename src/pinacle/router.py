@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -53,6 +54,12 @@ def valid_domain(domain: str) -> bool:
     return bool(_HOSTNAME.fullmatch(domain))
 
 
+@functools.cache
+def _template() -> jinja2.Template:
+    """The router template, compiled once per process (a rollout of many pods renders it for each)."""
+    return _environment().get_template("nginx.conf.j2")
+
+
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FunctionLoader(lambda name: resources.files("pinacle").joinpath("templates", name).read_text()),
@@ -70,5 +77,4 @@ def render_router_config(slug: str, domain: str, routes: Sequence[Route], main_p
     """The pod's router: only ``routes`` are reachable, anything else answers 404."""
     if main_port not in {r.port for r in routes}:
         raise SpecError(f"the main port {main_port} is not one of the routed ports")
-    template = _environment().get_template("nginx.conf.j2")
-    return template.render(slug=slug, domain=domain, routes=list(routes), main_port=main_port)
+    return _template().render(slug=slug, domain=domain, routes=list(routes), main_port=main_port)

@@ -91,21 +91,24 @@ def roll_out(
                 step("a concurrent deploy claimed the chosen port; reading the host again")
                 continue
             results = []
-            for host, diff, _image_id in diffs:
-                plan = diff.plan
-                if diff.host_port is None:
-                    raise HostError(f"{host.name}: pod {plan.slug} holds no host port")
-                step(f"waiting for services of {plan.slug} on {host.name}")
-                statuses = executor.wait_until_healthy(host, plan, diff.host_port, timeout, step)
-                results.append(
+            for host in session.hosts:
+                mine = [diff for h, diff, _image_id in diffs if h is host]
+                for diff in mine:
+                    if diff.host_port is None:
+                        raise HostError(f"{host.name}: pod {diff.plan.slug} holds no host port")
+                step(f"waiting for services of {', '.join(d.plan.slug for d in mine)} on {host.name}")
+                ports = [(d.plan, d.host_port) for d in mine if d.host_port is not None]
+                statuses = executor.wait_until_all_healthy(host, ports, timeout, step)
+                results += [
                     PodRollout(
                         host=host.name,
-                        slug=plan.slug,
-                        host_port=diff.host_port,
-                        urls=plan.urls(diff.host_port),
-                        changes=sum(c.pending for c in diff.changes),
-                        statuses=statuses,
+                        slug=d.plan.slug,
+                        host_port=port,
+                        urls=d.plan.urls(port),
+                        changes=sum(c.pending for c in d.changes),
+                        statuses=statuses[d.plan.slug],
                     )
-                )
+                    for d, (_plan, port) in zip(mine, ports, strict=True)
+                ]
             return results
     raise AssertionError("unreachable")  # pragma: no cover

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import shlex
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from pyinfra.api import FactBase
 
@@ -31,6 +31,7 @@ CONTAINER_FORMAT = (
 )
 IMAGE_FORMAT = "{{.Id}} {{json .Config.Labels}}"
 _SECTION = "#pinacle:"
+K = TypeVar("K")
 
 
 def parse_container(line: str) -> ContainerRecord:
@@ -237,6 +238,6 @@ class RouteStatus(FactBase[dict[str, int]]):
         return {}
 
 
-def statuses_for(urls: Mapping[str, str], answered: Mapping[str, int]) -> dict[str, int]:
+def statuses_for(urls: Mapping[K, str], answered: Mapping[str, int]) -> dict[K, int]:
     """name -> status for ``urls`` (name -> URL), 0 where nothing answered."""
     return {name: answered.get(url, 0) for name, url in urls.items()}
