@@ -63,11 +63,18 @@ def slugs() -> Iterator[list[str]]:
 
 @pytest.fixture
 def snapshot_names(slugs: list[str]) -> Iterator[list[str]]:
-    """Snapshots to delete at the end, after the pods (restored ones use their images)."""
+    """Snapshots to delete at the end, after the pods (restored ones use their images).
+
+    This fixture depends on ``slugs``, so pytest tears it down first: it deletes the pods itself,
+    or the snapshots would be refused as in use and left behind.
+    """
     names: list[str] = []
     yield names
+    for slug in slugs:
+        run("pinacle", "delete", slug, "--purge", check=False)
     for name in names:
-        run("pinacle", "snapshot", "delete", name, check=False)
+        deleted = run("pinacle", "snapshot", "delete", name, check=False)
+        assert deleted.returncode == 0, f"snapshot {name} was left behind: {deleted.stderr}"
 
 
 @pytest.fixture
