@@ -115,10 +115,11 @@ def memory(slug: str) -> None:
     print(f"idle pod, resident size of its gVisor sandbox processes on the host: {sandbox_kib / 1024:.0f} MiB")
     print("resident size inside the pod, by service (RSS of each program's process tree):")
     listing = sh("docker", "exec", name, "ps", "-eo", "rss=,args=")
+    # First match wins: claude-code's terminal (ttyd on 2528, tmux, claude) before the login shells.
     groups = {
         "code-server": ("code-server", "/usr/lib/code-server", "node "),
-        "web-terminal": ("--port 7681", "bash -l"),
         "claude-code": ("--port 2528", "tmux", "claude"),
+        "web-terminal": ("--port 7681", "bash -l"),
         "vibe-kanban": ("vibe-kanban",),
         "router + supervisor": ("nginx", "supervisord", "tini"),
     }

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import shutil
@@ -14,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import websockets
 import yaml
+from tests.integration.helpers import ttyd_output
 
 REPO = Path(__file__).resolve().parents[2]
 BASE_IMAGE = "pinacle/base:latest"
@@ -61,6 +60,21 @@ def remove_pod_resources(slug: str) -> None:
         if ids:
             remove = ["rm", "-f"] if kind == "container" else [kind, "rm", "-f"]
             docker(*remove, *ids, check=False)
+
+
+RUNTIME = os.environ.get("PINACLE_RUNTIME", "runsc")
+
+
+@pytest.fixture(scope="session")
+def docker_with_gvisor() -> None:
+    """A Docker engine with the gVisor runtime registered (the image tests build their image first)."""
+    if shutil.which("docker") is None:
+        pytest.fail("docker CLI not installed: provision the host first")
+    info = run("docker", "info", "--format", "{{json .Runtimes}}", check=False, timeout=30)
+    if info.returncode != 0:
+        pytest.fail(f"Docker engine not reachable: {info.stderr.strip()}")
+    if RUNTIME not in json.loads(info.stdout or "{}"):
+        pytest.fail(f"Docker has no runtime {RUNTIME!r} registered (pods never fall back to runc)")
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -115,36 +129,16 @@ def deploy_json(path: Path) -> dict[str, Any]:
 
 
 def ttyd_echo(host_port: int, host: str, command: str, expect: str, origin: str | None = None) -> str:
-    """Run one command in a ttyd terminal through the pod's router; what the terminal printed.
+    """Run one command in a pod's ttyd terminal through the pod's router; what the terminal printed.
 
-    ttyd's protocol (1.7): subprotocol ``tty``; the client opens with a JSON hello (auth token and
-    window size), then sends input frames prefixed ``0``; the server's output frames are prefixed
-    ``0`` too (``1`` sets the window title, ``2`` the client's preferences). The Origin defaults to
-    the pod host name itself, as a browser on that page would send it.
+    The URL carries the pod's host name (the router routes on it) and the connection goes to
+    loopback, as a browser resolving ``*.localhost`` would. The Origin defaults to the pod host
+    name itself, as a browser on that page would send it.
     """
-
-    async def session() -> str:
-        # The URI carries the pod's host name (the router routes on it); the TCP connection goes
-        # to loopback, as a browser resolving *.localhost would.
-        uri = f"ws://{host}:{host_port}/ws"
-        seen = ""
-        async with websockets.connect(
-            uri,
-            host="127.0.0.1",
-            port=host_port,
-            subprotocols=[websockets.Subprotocol("tty")],
-            origin=websockets.Origin(origin or f"http://{host}:{host_port}"),
-            open_timeout=10,
-        ) as ws:
-            await ws.send(json.dumps({"AuthToken": "", "columns": 120, "rows": 30}).encode())
-            await ws.send(b"0" + command.encode() + b"\r")
-            loop = asyncio.get_running_loop()
-            deadline = loop.time() + 20
-            while expect not in seen and loop.time() < deadline:
-                frame = await asyncio.wait_for(ws.recv(), timeout=20)
-                data = frame if isinstance(frame, bytes) else frame.encode()
-                if data[:1] == b"0":
-                    seen += data[1:].decode(errors="replace")
-        return seen
-
-    return asyncio.run(session())
+    return ttyd_output(
+        f"ws://{host}:{host_port}/ws",
+        command + "\r",
+        expect,
+        origin=origin or f"http://{host}:{host_port}",
+        connect_to=("127.0.0.1", host_port),
+    )

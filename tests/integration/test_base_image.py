@@ -10,16 +10,13 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from websockets.typing import Subprotocol
+from tests.integration.helpers import build_image, docker, http_get, http_ok, published, ttyd_output, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -65,108 +62,17 @@ server {
 """
 
 
-def docker(*args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout, check=False)
-    if check and result.returncode != 0:
-        raise AssertionError(f"docker {' '.join(args)} failed ({result.returncode}):\n{result.stdout}{result.stderr}")
-    return result
-
-
 def run_script(*args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(SCRIPT), *args], capture_output=True, text=True, timeout=timeout, check=False)
-
-
-def wait_for(what: str, probe: Callable[[], bool], timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if probe():
-            return
-        time.sleep(0.25)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-
-
-def http_get(url: str, timeout: float = 5) -> tuple[int, str]:
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read().decode()
-
-
-def http_ok(url: str) -> bool:
-    try:
-        return http_get(url, timeout=2)[0] == 200
-    except OSError:
-        return False
-
-
-def terminal_roundtrip(url: str, line: str, expect: str, timeout: float = 30) -> str:
-    """Open ttyd's WebSocket, type `line`, return the terminal output once `expect` shows.
-
-    ttyd 1.7.7's protocol (src/protocol.c, html/src/components/terminal/xterm/index.ts): subprotocol
-    `tty`; the client's first message is JSON `{"AuthToken": ..., "columns": ..., "rows": ...}`, which
-    spawns the command; input is a message "0" + bytes; the server sends "0" + output, "1" + window
-    title and "2" + preferences (JSON).
-    """
-    from websockets.sync.client import connect
-
-    output = b""
-    with connect(url, subprotocols=[Subprotocol("tty")], open_timeout=10, close_timeout=2) as ws:
-        assert ws.subprotocol == "tty"
-        ws.send(json.dumps({"AuthToken": "", "columns": 120, "rows": 40}))
-        ws.send(b"0" + line.encode())
-        deadline = time.monotonic() + timeout
-        while expect.encode() not in output:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise AssertionError(f"{expect!r} never arrived; terminal output:\n{output!r}")
-            message = ws.recv(timeout=remaining)
-            frame = message if isinstance(message, bytes) else message.encode()
-            if frame[:1] == b"0":
-                output += frame[1:]
-    return output.decode(errors="replace")
-
-
-def published(container: str, port: int) -> str:
-    """host:port that Docker published container `port` on (IPv4 loopback)."""
-    lines = docker("port", container, f"{port}/tcp").stdout.split()
-    return next(a for a in lines if a.startswith("127.0.0.1:"))
 
 
 # --- fixtures -----------------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="session")
-def docker_with_gvisor() -> None:
-    if shutil.which("docker") is None:
-        pytest.fail("docker CLI not installed: provision the host first")
-    info = subprocess.run(
-        ["docker", "info", "--format", "{{json .Runtimes}}"],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
-    if info.returncode != 0:
-        pytest.fail(f"Docker engine not reachable: {info.stderr.strip()}")
-    if RUNTIME not in json.loads(info.stdout or "{}"):
-        pytest.fail(f"Docker has no runtime {RUNTIME!r} registered (pods never fall back to runc)")
-
-
-@pytest.fixture(scope="session")
 def base_image(docker_with_gvisor: None) -> dict[str, str]:
     """Builds (or finds cached) pinacle/base; returns its hash, tag, image id and build output."""
-    started = time.monotonic()
-    build = run_script()
-    elapsed = time.monotonic() - started
-    assert build.returncode == 0, f"build failed:\n{build.stdout}\n{build.stderr}"
-    sys.stderr.write(f"\nbase image build: {elapsed:.1f}s\n{build.stdout}")
-    inputs = run_script("--print-hash")
-    assert inputs.returncode == 0, inputs.stderr
-    inputs_hash = inputs.stdout.strip()
-    tag = f"{IMAGE}:{inputs_hash[:12]}"
-    image_id = docker("image", "inspect", "--format", "{{.Id}}", tag).stdout.strip()
-    return {"hash": inputs_hash, "tag": tag, "id": image_id, "output": build.stdout}
+    return build_image("base", IMAGE)
 
 
 @pytest.fixture(scope="module")
@@ -322,7 +228,7 @@ def test_webterm_serves_page_and_terminal(pod_webterm: str) -> None:
     assert status == 200
     assert "<title>ttyd - Terminal</title>" in page
     assert http_get(f"http://{pod_webterm}/token") == (200, '{"token": ""}')
-    output = terminal_roundtrip(f"ws://{pod_webterm}/ws", "echo $(id -un)-$((6*7)) $TERM\r", "dev-42 xterm-256color")
+    output = ttyd_output(f"ws://{pod_webterm}/ws", "echo $(id -un)-$((6*7)) $TERM\r", "dev-42 xterm-256color")
     assert "dev-42" in output
 
 
@@ -335,7 +241,7 @@ def test_router_reload_proxies_http_and_websocket(pod: str, pod_webterm: str) ->
     wait_for("router reload", lambda: http_ok(f"http://{router}/token"), timeout=15)
     status, page = http_get(f"http://{router}/")
     assert status == 200 and "<title>ttyd - Terminal</title>" in page
-    output = terminal_roundtrip(f"ws://{router}/ws", "echo routed-$((6*7))\r", "routed-42")
+    output = ttyd_output(f"ws://{router}/ws", "echo routed-$((6*7))\r", "routed-42")
     assert "routed-42" in output
 
 

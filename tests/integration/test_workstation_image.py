@@ -10,19 +10,14 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from websockets.exceptions import ConnectionClosed
-from websockets.typing import Subprotocol
+from tests.integration.helpers import build_image, docker, published, ttyd_output, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -56,26 +51,10 @@ PROGRAM_ENV = 'HOME="/home/dev",USER="dev",TERM="xterm-256color"'
 ROUTER_PORTS = {"web-terminal": 8001, "claude-code": 8002}
 
 
-def docker(*args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout, check=False)
-    if check and result.returncode != 0:
-        raise AssertionError(f"docker {' '.join(args)} failed ({result.returncode}):\n{result.stdout}{result.stderr}")
-    return result
-
-
 def run_script(*args: str, timeout: float = 1800) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [str(SCRIPT), "workstation", *args], capture_output=True, text=True, timeout=timeout, check=False
     )
-
-
-def wait_for(what: str, probe: Callable[[], bool], timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if probe():
-            return
-        time.sleep(0.5)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 def http_status_inside(pod: str, url: str, *headers: str) -> str:
@@ -86,73 +65,13 @@ def http_status_inside(pod: str, url: str, *headers: str) -> str:
     return docker(*args, url, check=False).stdout.strip()
 
 
-def http_get(url: str, timeout: float = 5) -> tuple[int, str]:
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read().decode()
-
-
-def published(container: str, port: int) -> str:
-    lines = docker("port", container, f"{port}/tcp").stdout.split()
-    return next(a for a in lines if a.startswith("127.0.0.1:"))
-
-
-def terminal_screen(url: str, line: str | None, expect: str, timeout: float = 60) -> str:
-    """Open a ttyd WebSocket (subprotocol tty, JSON hello, "0"-prefixed frames) and read its output
-    until `expect` shows; `line` (if given) is typed first."""
-    from websockets.sync.client import connect
-
-    output = b""
-    with connect(url, subprotocols=[Subprotocol("tty")], open_timeout=10, close_timeout=2) as ws:
-        ws.send(json.dumps({"AuthToken": "", "columns": 120, "rows": 40}))
-        if line is not None:
-            ws.send(b"0" + line.encode())
-        deadline = time.monotonic() + timeout
-        # tmux draws a blank as "cursor forward" (ESC [ C): read those as spaces.
-        while expect.encode() not in output.replace(b"\x1b[C", b" "):
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise AssertionError(f"{expect!r} never arrived; terminal output:\n{output!r}")
-            try:
-                message = ws.recv(timeout=remaining)
-            except ConnectionClosed as exc:
-                raise AssertionError(f"terminal closed before {expect!r} showed:\n{output!r}") from exc
-            frame = message if isinstance(message, bytes) else message.encode()
-            if frame[:1] == b"0":
-                output += frame[1:]
-    return output.replace(b"\x1b[C", b" ").decode(errors="replace")
-
-
 # --- fixtures -----------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def docker_with_gvisor() -> None:
-    if shutil.which("docker") is None:
-        pytest.fail("docker CLI not installed: provision the host first")
-    info = docker("info", "--format", "{{json .Runtimes}}", check=False, timeout=30)
-    if info.returncode != 0:
-        pytest.fail(f"Docker engine not reachable: {info.stderr.strip()}")
-    if RUNTIME not in json.loads(info.stdout or "{}"):
-        pytest.fail(f"Docker has no runtime {RUNTIME!r} registered (pods never fall back to runc)")
 
 
 @pytest.fixture(scope="session")
 def workstation_image(docker_with_gvisor: None) -> dict[str, str]:
     """Builds (or finds cached) pinacle/workstation; returns its hash, tag and image id."""
-    started = time.monotonic()
-    build = run_script()
-    elapsed = time.monotonic() - started
-    assert build.returncode == 0, f"build failed:\n{build.stdout}\n{build.stderr}"
-    sys.stderr.write(f"\nworkstation image build: {elapsed:.1f}s\n{build.stdout}")
-    inputs = run_script("--print-hash")
-    assert inputs.returncode == 0, inputs.stderr
-    inputs_hash = inputs.stdout.strip()
-    tag = f"{IMAGE}:{inputs_hash[:12]}"
-    image_id = docker("image", "inspect", "--format", "{{.Id}}", tag).stdout.strip()
-    return {"hash": inputs_hash, "tag": tag, "id": image_id}
+    return build_image("workstation", IMAGE)
 
 
 @pytest.fixture(scope="module")
@@ -301,7 +220,7 @@ def test_services_run_as_dev(services: str) -> None:
 def test_web_terminal_runs_a_login_shell_as_dev(services: str) -> None:
     assert http_status_inside(services, "http://127.0.0.1:7681/") == "200"
     url = f"ws://{published(services, ROUTER_PORTS['web-terminal'])}/ws"
-    output = terminal_screen(url, "echo $(id -un)-$((6*7)) $TERM $HOME\r", "dev-42 xterm-256color /home/dev")
+    output = ttyd_output(url, "echo $(id -un)-$((6*7)) $TERM $HOME\r", "dev-42 xterm-256color /home/dev")
     assert "dev-42" in output
 
 
@@ -311,7 +230,7 @@ def test_web_terminal_runs_a_login_shell_as_dev(services: str) -> None:
 )
 def test_web_terminal_runs_full_screen_programs(services: str, program: str, marker: str) -> None:
     url = f"ws://{published(services, ROUTER_PORTS['web-terminal'])}/ws"
-    screen = terminal_screen(url, f"{program}\r", marker, timeout=30)
+    screen = ttyd_output(url, f"{program}\r", marker, timeout=30)
     assert marker in screen
 
 
@@ -343,7 +262,7 @@ def test_claude_code_shows_its_first_screen(services: str) -> None:
     url = f"ws://{published(services, ROUTER_PORTS['claude-code'])}/ws"
     # Its first screen: the welcome banner and, without a network route to its API (as here), its own
     # "Unable to connect to Anthropic services" notice; then it exits and tmux with it.
-    screen = terminal_screen(url, None, "Claude Code", timeout=60)
+    screen = ttyd_output(url, None, "Claude Code", timeout=60)
     assert "Claude Code" in screen
 
 
