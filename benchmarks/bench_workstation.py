@@ -48,6 +48,7 @@ def cleanup(slug: str) -> None:
     subprocess.run(["docker", "rm", "-f", f"pinacle-{slug}", f"plain-{slug}"], capture_output=True)
     subprocess.run(["docker", "network", "rm", f"pinacle-{slug}", f"plain-{slug}"], capture_output=True)
     subprocess.run(["docker", "volume", "rm", "-f", f"pinacle-{slug}-workspace"], capture_output=True)
+    subprocess.run([sys.executable, "-m", "pinacle.cli.main", "delete", "-i", "@local", slug, "--purge"])
 
 
 def status(port: int, host: str, path: str) -> int:
