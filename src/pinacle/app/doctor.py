@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from pinacle import executor
-from pinacle.app.pods import health_statuses, host_pods
+from pinacle.app.pods import health_statuses, pods_of
 from pinacle.doctor_checks import level, pool_capacity, ports_in_range, snapshot_visibility
 from pinacle.errors import HostError
 from pinacle.facts.host import DockerImageId, DockerServer, FileText, NetworkUsage, RunscVersion, RuntimeProbe
@@ -95,8 +95,9 @@ def _doctor_host(
         )
     )
 
+    pods = executor.observe_pods(host)  # one read of the host for the port count and every pod check
     low, high = settings.port_range
-    taken = ports_in_range(executor.observe_pods(host).taken_ports(), settings.port_range)
+    taken = ports_in_range(pods.taken_ports(), settings.port_range)
     size = high - low + 1
     state = level(taken, size, 0.9)
     checks.append(
@@ -120,7 +121,7 @@ def _doctor_host(
             )
         )
 
-    found = host_pods(host)
+    found = pods_of(pods)
     statuses = health_statuses(host, found)
     for record in found:
         checks.append(_pod_check(record, statuses.get(record.slug)))

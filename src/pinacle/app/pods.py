@@ -15,7 +15,7 @@ from pinacle.errors import HostError, PodNotFound
 from pinacle.facts.host import PathExists
 from pinacle.facts.pod import PodObjects
 from pinacle.pod.names import record_path
-from pinacle.pod.observed import ContainerRecord
+from pinacle.pod.observed import ContainerRecord, HostPods
 from pinacle.pod.report import plan_from_container, pod_record, with_record
 
 
@@ -38,7 +38,11 @@ def pods(session: executor.Session, slug: str | None = None) -> list[tuple[Any, 
 
 def host_pods(host: Any, slug: str | None = None) -> list[ContainerRecord]:
     """The pod containers on one host, each with what its host record says (routes, pod file)."""
-    state = executor.observe_pods(host)
+    return pods_of(executor.observe_pods(host), slug)
+
+
+def pods_of(state: HostPods, slug: str | None = None) -> list[ContainerRecord]:
+    """The pod containers of a host already read, each with what its host record says."""
     return [
         with_record(container, state.records.get(name))
         for name, container in sorted(state.containers.items())
@@ -53,13 +57,10 @@ def health_statuses(host: Any, records: list[ContainerRecord]) -> dict[str, dict
         if record.running and record.host_port is not None:
             for name, url in executor.health_urls(plan_from_container(record), record.host_port).items():
                 urls[(record.slug, name)] = url
-    answered = executor.route_statuses(host, {f"{s}\0{n}": url for (s, n), url in urls.items()}) if urls else {}
+    answered = executor.route_statuses(host, urls) if urls else {}
     statuses: dict[str, dict[str, int] | None] = {r.slug: None for r in records}
-    for key, status in answered.items():
-        pod, _, name = key.partition("\0")
-        found = statuses.get(pod) or {}
-        found[name] = status
-        statuses[pod] = found
+    for (pod, name), status in answered.items():
+        statuses[pod] = {**(statuses[pod] or {}), name: status}
     return statuses
 
 
