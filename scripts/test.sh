@@ -5,8 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/.venv/bin:$PATH"
-ruff check src tests benchmarks deploys inventory
-ruff format --check src tests benchmarks deploys inventory
+ruff check src tests benchmarks deploys inventory scripts
+ruff format --check src tests benchmarks deploys inventory scripts
 mypy
 shellcheck -e SC1091 scripts/*.sh docker/*.sh docker/lib/*.sh docker/ttyd/*.sh docker/images/*/setup.sh \
     docker/rootfs/usr/local/bin/pinacle-reload src/pinacle/host_scripts/*

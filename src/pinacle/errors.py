@@ -14,6 +14,12 @@ class PinacleError(Exception):
     exit_code = 1
 
 
+class UsageError(PinacleError):
+    """A call asks for something that cannot be meant (no command, a service the pod lacks)."""
+
+    exit_code = 64  # EX_USAGE, as a click usage error
+
+
 class SpecError(PinacleError):
     """A pod file is malformed: raised before anything reaches a host."""
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import platform
 import shlex
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -22,6 +24,7 @@ from pyinfra.connectors.local import LocalConnector
 from pyinfra.connectors.ssh import SSHConnector
 from pyinfra.context import ctx_state
 
+from pinacle.connector import ThreadSafeLocalConnector
 from pinacle.errors import DeployError, HealthError, PortClaimLost, TargetError
 from pinacle.facts.host import DockerServer
 from pinacle.facts.pod import PodStates, RouteStatus, statuses_for
@@ -29,6 +32,7 @@ from pinacle.pod.desired import PodPlan
 from pinacle.pod.health import healthy
 from pinacle.pod.observed import HostPods
 from pinacle.pod.ports import CLAIM_LOST_MESSAGE
+from pinacle.progress import Progress, silent
 from pinacle.ssh import SSH_DATA_KEYS, ssh_argv
 
 LIMA_TARGET = "lima"
@@ -48,10 +52,11 @@ def make_inventory(target: str, state: State | None = None) -> Inventory:
     pyinfra executes inventory files with a state in context (it records the file being run), as
     its own CLI does: pass the session's not yet initialised ``state``.
     """
-    if target == LIMA_TARGET:
+    if target == LIMA_TARGET or target.startswith(f"{LIMA_TARGET}:"):
         from pinacle.lima import lima_inventory_hosts
 
-        return Inventory((lima_inventory_hosts(), {}))
+        # "lima" is the instance $PINACLE_LIMA_INSTANCE names (or the default), "lima:NAME" that one.
+        return Inventory((lima_inventory_hosts(target.partition(":")[2] or None), {}))
     if target.startswith("@"):
         # A connector host (@local, @ssh/...): no inventory file to run, so no need to load
         # pyinfra's CLI (a fifth of a second of imports).
@@ -91,6 +96,9 @@ class Session:
         self.state = State(check_for_changes=False)
         self.state.init(make_inventory(target, self.state), Config())
         self.state.print_noop_info = False
+        for host in self.state.inventory:
+            if type(host.connector) is LocalConnector:  # callable from any thread, not only the main one
+                host.connector = ThreadSafeLocalConnector(self.state, host)
         connect_all(self.state)
         hosts = list(self.state.inventory.get_active_hosts())
         if not hosts:
@@ -170,7 +178,7 @@ def wait_until_healthy(
     plan: PodPlan,
     host_port: int,
     timeout: float,
-    progress: Callable[[str], None] = lambda _msg: None,
+    progress: Progress | None = None,
 ) -> dict[str, int]:
     """Poll each route through the router until every service answers, or raise HealthError."""
     return wait_until_all_healthy(host, [(plan, host_port)], timeout, progress)[plan.slug]
@@ -180,12 +188,13 @@ def wait_until_all_healthy(
     host: Any,
     pods: Sequence[tuple[PodPlan, int]],
     timeout: float,
-    progress: Callable[[str], None] = lambda _msg: None,
+    progress: Progress | None = None,
 ) -> dict[str, dict[str, int]]:
     """Poll every route of ``pods`` (plan, host port) at once until all answer; slug -> statuses.
 
     One request of all URLs in parallel per round, so many pods cost about as much as one.
     """
+    step = progress or silent()
     deadline = time.monotonic() + timeout
     urls = {(plan.slug, name): url for plan, port in pods for name, url in health_urls(plan, port).items()}
     reported: set[tuple[str, str]] = set()
@@ -195,7 +204,8 @@ def wait_until_all_healthy(
         for key, status in last.items():
             if healthy(status) and key not in reported:
                 reported.add(key)
-                progress(f"{key[1]} is healthy (HTTP {status})" + (f" in {key[0]}" if len(pods) > 1 else ""))
+                message = f"{key[1]} is healthy (HTTP {status})" + (f" in {key[0]}" if len(pods) > 1 else "")
+                step("healthy", message, key[0], host.name)
         if all(healthy(s) for s in last.values()):
             by_pod: dict[str, dict[str, int]] = {plan.slug: {} for plan, _port in pods}
             for (slug, name), status in last.items():
@@ -215,6 +225,17 @@ def is_local(host: Any) -> bool:
     return isinstance(getattr(host, "connector", None), LocalConnector)
 
 
+def _local_argv(host: Any, argv: list[str], tty: bool = False) -> list[str] | None:
+    """The argv that runs ``argv`` on ``host`` from this machine, or None when only the host's
+    pyinfra connector can run it (no exit code, no streaming)."""
+    if is_local(host):
+        return argv
+    if isinstance(getattr(host, "connector", None), SSHConnector):
+        data = {key: host.data.get(key) for key in SSH_DATA_KEYS}
+        return ssh_argv(host.name, data, argv, tty=tty)
+    return None
+
+
 def stream(host: Any, argv: list[str], interactive: bool = False) -> int:
     """Run ``argv`` (a ``docker ...`` command) with its output streamed to ours; its exit code.
 
@@ -223,10 +244,83 @@ def stream(host: Any, argv: list[str], interactive: bool = False) -> int:
     host's pyinfra data (stdin, TTY and exit code pass through); elsewhere the host's pyinfra
     connector, which prints the output once the command ends and only tells success from failure.
     """
-    if is_local(host):
-        return subprocess.call(argv)
-    if isinstance(getattr(host, "connector", None), SSHConnector):
-        data = {key: host.data.get(key) for key in SSH_DATA_KEYS}
-        return subprocess.call(ssh_argv(host.name, data, argv, tty=interactive))
+    if (local := _local_argv(host, argv, tty=interactive)) is not None:
+        return subprocess.call(local)
     ok, _output = host.run_shell_command(shlex.join(argv), print_output=True, print_input=False)
     return 0 if ok else 1
+
+
+OutputCallback = Callable[[str, str], None]
+"""Called with ``("stdout" | "stderr", line)`` as a command prints each line."""
+
+
+def run_captured(
+    host: Any, argv: list[str], stdin: bytes | None = None, on_output: OutputCallback | None = None
+) -> tuple[int, str, str]:
+    """Run ``argv`` on ``host``; (exit code, stdout, stderr), each line also handed to ``on_output``
+    as it arrives. Through a connector other than local or SSH the output comes at the end and the
+    exit code is 0 or 1."""
+    local = _local_argv(host, argv)
+    if local is None:
+        if stdin is not None:
+            raise DeployError(f"{host.name}: its connector cannot pass standard input to a command")
+        ok, output = host.run_shell_command(shlex.join(argv), print_output=False, print_input=False)
+        out, err = "\n".join(output.stdout_lines), "\n".join(output.stderr_lines)
+        for name, text in (("stdout", out), ("stderr", err)):
+            for line in text.splitlines(keepends=True):
+                if on_output is not None:
+                    on_output(name, line)
+        return (0 if ok else 1), out, err
+    process = subprocess.Popen(
+        local,
+        stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    captured: dict[str, list[str]] = {"stdout": [], "stderr": []}
+
+    def pump(name: str, pipe: Any) -> None:
+        for raw in iter(pipe.readline, b""):
+            line = raw.decode("utf-8", errors="replace")
+            captured[name].append(line)
+            if on_output is not None:
+                on_output(name, line)
+        pipe.close()
+
+    readers = [
+        threading.Thread(target=pump, args=("stdout", process.stdout), daemon=True),
+        threading.Thread(target=pump, args=("stderr", process.stderr), daemon=True),
+    ]
+    for reader in readers:
+        reader.start()
+    if stdin is not None and process.stdin is not None:
+        with contextlib.suppress(BrokenPipeError):  # the command may exit without reading it all
+            process.stdin.write(stdin)
+        with contextlib.suppress(BrokenPipeError):
+            process.stdin.close()
+    code = process.wait()
+    for reader in readers:
+        reader.join()
+    return code, "".join(captured["stdout"]), "".join(captured["stderr"])
+
+
+def output_lines(host: Any, argv: list[str]) -> Iterator[str]:
+    """The lines ``argv`` prints on ``host`` (stdout and stderr together), as they come.
+
+    Closing the iterator early (``break``, garbage collection) ends the command.
+    """
+    local = _local_argv(host, argv)
+    if local is None:
+        _ok, output = host.run_shell_command(shlex.join(argv), print_output=False, print_input=False)
+        yield from (f"{line}\n" for line in output.stdout_lines)
+        return
+    process = subprocess.Popen(local, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    assert process.stdout is not None
+    try:
+        for raw in iter(process.stdout.readline, b""):
+            yield raw.decode("utf-8", errors="replace")
+    finally:
+        if process.poll() is None:
+            process.terminate()
+        process.stdout.close()
+        process.wait()

@@ -24,10 +24,11 @@ from pinacle.hostspec import (
 from pinacle.pod.health import healthy
 from pinacle.pod.observed import ContainerRecord
 from pinacle.pod.settings import DeploySettings
+from pinacle.records import DoctorCheck, HostReport
 
 
-def _check(name: str, status: str, message: str, fix: str = "") -> dict[str, str]:
-    return {"name": name, "status": status, "message": message, "fix": fix}
+def _check(name: str, status: str, message: str, fix: str = "") -> DoctorCheck:
+    return DoctorCheck(name, status, message, fix)
 
 
 def doctor(
@@ -35,8 +36,8 @@ def doctor(
     image: str = "pinacle/base:latest",
     runtime: str = "runsc",
     settings: DeploySettings | None = None,
-) -> list[dict[str, Any]]:
-    """Check each host; ``[{"host": name, "checks": [{"name", "status", "message", "fix"}]}]``.
+) -> list[HostReport]:
+    """Check each host: one report of checks per host (``ok``, ``warn`` or ``fail`` each).
 
     ``status`` is ``ok``, ``warn`` or ``fail``. Nothing on the host is changed (the runtime probe
     starts and removes a throwaway container).
@@ -45,13 +46,13 @@ def doctor(
     report = []
     for host in session.hosts:
         checks = _doctor_host(session, host, image, runtime, settings)
-        report.append({"host": host.name, "checks": checks})
+        report.append(HostReport(host.name, tuple(checks)))
     return report
 
 
 def _doctor_host(
     session: executor.Session, host: Any, image: str, runtime: str, settings: DeploySettings
-) -> list[dict[str, str]]:
+) -> list[DoctorCheck]:
     server = session.fact(host, DockerServer)
     if server is None:
         return [
@@ -130,7 +131,7 @@ def _doctor_host(
 
 def _runtime_check(
     session: executor.Session, host: Any, runtime: str, runtimes: list[str], daemon: dict[str, Any]
-) -> dict[str, str]:
+) -> DoctorCheck:
     """Is ``runtime`` registered, does it start a gVisor sandbox, does coreutils' ls work in it."""
     if runtime not in runtimes:
         return _check(
@@ -163,7 +164,7 @@ def _runtime_check(
     )
 
 
-def _pod_check(record: ContainerRecord, found: dict[str, int] | None) -> dict[str, str]:
+def _pod_check(record: ContainerRecord, found: dict[str, int] | None) -> DoctorCheck:
     name = f"pod {record.slug}"
     if record.state == "stopped":
         return _check(name, "ok", "stopped (by `pinacle stop`)")

@@ -6,17 +6,19 @@ Reads go through :func:`pinacle.executor.observe_pods` and facts, changes throug
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from pinacle import executor
-from pinacle.app.rollout import Step, quiet
 from pinacle.deploys import pod as deploys
-from pinacle.errors import HostError, PodNotFound
+from pinacle.errors import HostError, PodNotFound, UsageError
 from pinacle.facts.host import PathExists
 from pinacle.facts.pod import PodObjects
-from pinacle.pod.names import record_path
+from pinacle.pod.names import LABEL_ROUTES, POD_HOME, POD_LOG_DIR, POD_USER, WORKSPACE, container_name, record_path
 from pinacle.pod.observed import ContainerRecord, HostPods
-from pinacle.pod.report import plan_from_container, pod_record, with_record
+from pinacle.pod.report import parse_routes, plan_from_container, pod_record, with_record
+from pinacle.progress import Progress, silent
+from pinacle.records import PodStatus
 
 
 def require_pod(session: executor.Session, slug: str, doing: str = "see `pinacle list`") -> None:
@@ -64,7 +66,7 @@ def health_statuses(host: Any, records: list[ContainerRecord]) -> dict[str, dict
     return statuses
 
 
-def _records(session: executor.Session, slug: str | None = None, health: bool = True) -> list[dict[str, Any]]:
+def _records(session: executor.Session, slug: str | None = None, health: bool = True) -> list[PodStatus]:
     results = []
     for host in session.hosts:
         found = host_pods(host, slug)
@@ -73,13 +75,13 @@ def _records(session: executor.Session, slug: str | None = None, health: bool = 
     return results
 
 
-def list_pods(session: executor.Session, health: bool = True) -> list[dict[str, Any]]:
-    """Every pod, in the shape of :func:`pinacle.pod.report.pod_record`."""
+def list_pods(session: executor.Session, health: bool = True) -> list[PodStatus]:
+    """Every pod on the target, with the health of its services unless ``health`` is False."""
     require_docker(session)
     return _records(session, health=health)
 
 
-def pod_status(session: executor.Session, slug: str) -> list[dict[str, Any]]:
+def pod_status(session: executor.Session, slug: str) -> list[PodStatus]:
     """One pod (one record per host holding it); PodNotFound when no host does."""
     require_pod(session, slug)
     return _records(session, slug)
@@ -90,15 +92,19 @@ def stop(session: executor.Session, slug: str) -> int:
     return session.apply(deploys.stop_pod, slug=slug).change_count
 
 
-def start(session: executor.Session, slug: str, timeout: float = 180.0, step: Step = quiet) -> list[dict[str, Any]]:
+def start(
+    session: executor.Session, slug: str, timeout: float = 180.0, progress: Progress | None = None
+) -> list[PodStatus]:
     """Start a stopped pod on its port and wait until its services answer; its records."""
+    step = progress or silent()
     require_pod(session, slug)
+    step("start", f"starting pod {slug}", slug)
     session.apply(deploys.start_pod, slug=slug)
     records = []
     for host, record in pods(session, slug):
         if record.host_port is None:
             raise HostError(f"{host.name}: pod {slug} holds no host port")
-        step(f"waiting for services of {slug} on {host.name}")
+        step("wait", f"waiting for services of {slug} on {host.name}", slug, host.name)
         plan = plan_from_container(record)
         statuses = executor.wait_until_healthy(host, plan, record.host_port, timeout, step)
         records.append(pod_record(record, host.name, statuses))
@@ -118,3 +124,29 @@ def delete(session: executor.Session, slug: str, purge: bool = False) -> bool:
         return False
     session.apply(deploys.delete_pod, slug=slug, purge=purge)
     return True
+
+
+def log_argv(record: ContainerRecord, service: str | None = None, lines: int = 200, follow: bool = False) -> list[str]:
+    """The command that prints the pod container's log, or ``service``'s log file in the pod.
+
+    UsageError when the pod has no such service (nginx, its router, always counts).
+    """
+    name = container_name(record.slug)
+    if service is None:
+        return ["docker", "logs", "--tail", str(lines), *(["--follow"] if follow else []), name]
+    known = [n for n, _ in parse_routes(record.labels.get(LABEL_ROUTES, ""))]
+    if service not in known and service != "nginx":
+        raise UsageError(f"pod {record.slug} has no service {service!r}; its services: {', '.join(known)}, nginx")
+    tail = ["tail", "-n", str(lines), *(["-F"] if follow else [])]
+    return ["docker", "exec", name, *tail, f"{POD_LOG_DIR}/{service}.log"]
+
+
+def exec_argv(slug: str, command: Sequence[str], root: bool = False, tty: bool = False) -> list[str]:
+    """The ``docker exec`` that runs ``command`` in pod ``slug``: as its user ``dev`` in the
+    workspace (the owner of the editor's and terminals' files), or as root with ``root``."""
+    if not command:
+        raise UsageError("no command given")
+    flags = ["-it"] if tty else ["-i"]
+    if not root:
+        flags += ["-u", POD_USER, "-w", WORKSPACE, "-e", f"HOME={POD_HOME}"]
+    return ["docker", "exec", *flags, container_name(slug), *command]

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import Any
 
 from pinacle import executor
@@ -11,35 +10,11 @@ from pinacle.deploys.pod import roll_out_pods
 from pinacle.errors import HostError, PortClaimLost
 from pinacle.pod.desired import PodPlan
 from pinacle.pod.diff import PodDiff, diff_pod
+from pinacle.progress import Progress, silent
+from pinacle.records import PlannedChange, PodPlanResult, PodRollout, frozen_mapping
 
-Step = Callable[[str], None]
 # A lost port claim means a concurrent deploy won that port: read the host again, choose again.
 CLAIM_ATTEMPTS = 3
-
-
-def quiet(_message: str) -> None:
-    return None
-
-
-@dataclass(frozen=True)
-class PodRollout:
-    """One pod rolled out on one host: where it answers, and how many operations changed it."""
-
-    host: str
-    slug: str
-    host_port: int
-    urls: dict[str, str]
-    changes: int
-    statuses: dict[str, int] = field(default_factory=dict)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "host": self.host,
-            "slug": self.slug,
-            "host_port": self.host_port,
-            "urls": self.urls,
-            "changes": self.changes,
-        }
 
 
 def plan_rollout(session: executor.Session, plans: Sequence[PodPlan]) -> list[tuple[Any, PodDiff, str | None]]:
@@ -61,20 +36,41 @@ def problems(diffs: Sequence[tuple[Any, PodDiff, str | None]]) -> list[str]:
     return [f"{host.name}: pod {diff.plan.slug}: {diff.problem}" for host, diff, _ in diffs if diff.problem]
 
 
+def plan(session: executor.Session, plans: Sequence[PodPlan]) -> list[PodPlanResult]:
+    """The dry run: what a rollout of ``plans`` would change on each host; nothing is changed.
+
+    A pod that cannot be rolled out (a full port range, an image without its services) raises
+    HostError, as the rollout itself would, before anything is changed.
+    """
+    diffs = plan_rollout(session, plans)
+    if found := problems(diffs):
+        raise HostError("\n".join(found))
+    return [
+        PodPlanResult(
+            host=host.name,
+            slug=diff.plan.slug,
+            host_port=diff.host_port,
+            changes=tuple(PlannedChange.of(c) for c in diff.changes),
+        )
+        for host, diff, _image_id in diffs
+    ]
+
+
 def roll_out(
     target: str,
     plans: Sequence[PodPlan],
     timeout: float = 180.0,
-    step: Step = quiet,
+    progress: Progress | None = None,
 ) -> list[PodRollout]:
     """Roll ``plans`` out on ``target`` and wait until every service answers through its router.
 
     Everything that can be checked is checked before the first change: a pod whose image lacks
     its services, a full port range or a held pinned port fails the whole run and changes nothing.
     """
+    step = progress or silent()
     for attempt in range(1, CLAIM_ATTEMPTS + 1):
         with executor.session(target) as session:
-            step(f"reading {target}")
+            step("read", f"reading {target}")
             diffs = plan_rollout(session, plans)
             if found := problems(diffs):
                 raise HostError("\n".join(found))
@@ -84,11 +80,12 @@ def roll_out(
                     pending.setdefault(host.name, []).append((diff, image_id))
             try:
                 if pending:
+                    step("apply", f"changing {', '.join(d.plan.slug for ds in pending.values() for d, _i in ds)}")
                     session.apply(roll_out_pods, diffs=pending)
             except PortClaimLost:
                 if attempt == CLAIM_ATTEMPTS:
                     raise
-                step("a concurrent deploy claimed the chosen port; reading the host again")
+                step("retry", "a concurrent deploy claimed the chosen port; reading the host again")
                 continue
             results = []
             for host in session.hosts:
@@ -96,7 +93,9 @@ def roll_out(
                 for diff in mine:
                     if diff.host_port is None:
                         raise HostError(f"{host.name}: pod {diff.plan.slug} holds no host port")
-                step(f"waiting for services of {', '.join(d.plan.slug for d in mine)} on {host.name}")
+                slugs = ", ".join(d.plan.slug for d in mine)
+                only = mine[0].plan.slug if len(mine) == 1 else None
+                step("wait", f"waiting for services of {slugs} on {host.name}", only, host.name)
                 ports = [(d.plan, d.host_port) for d in mine if d.host_port is not None]
                 statuses = executor.wait_until_all_healthy(host, ports, timeout, step)
                 results += [
@@ -104,9 +103,9 @@ def roll_out(
                         host=host.name,
                         slug=d.plan.slug,
                         host_port=port,
-                        urls=d.plan.urls(port),
+                        urls=frozen_mapping(d.plan.urls(port)),
                         changes=sum(c.pending for c in d.changes),
-                        statuses=statuses[d.plan.slug],
+                        statuses=frozen_mapping(statuses[d.plan.slug]),
                     )
                     for d, (_plan, port) in zip(mine, ports, strict=True)
                 ]

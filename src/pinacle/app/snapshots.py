@@ -9,7 +9,7 @@ from typing import Any
 
 from pinacle import executor
 from pinacle.app.pods import pods, require_docker, require_pod
-from pinacle.app.rollout import CLAIM_ATTEMPTS, Step, quiet
+from pinacle.app.rollout import CLAIM_ATTEMPTS
 from pinacle.deploys import snapshot as deploys
 from pinacle.errors import ConflictError, HostError, PortClaimLost, SnapshotNotFound, TargetError
 from pinacle.facts.host import PathExists
@@ -20,6 +20,8 @@ from pinacle.pod.diff import PodDiff, diff_pod
 from pinacle.pod.observed import ObservedPod
 from pinacle.pod.report import pod_record, spec_from_data
 from pinacle.pod.settings import DeploySettings
+from pinacle.progress import Progress, silent
+from pinacle.records import PodStatus, SnapshotInfo
 from pinacle.snapshots import (
     LABEL_SNAPSHOT_SPEC,
     SnapshotRecord,
@@ -35,15 +37,36 @@ def snapshots(session: executor.Session) -> list[tuple[Any, SnapshotRecord]]:
     return [(h, s) for h in session.hosts for s in session.fact(h, Snapshots)]
 
 
+def snapshot_info(host: Any, record: SnapshotRecord) -> SnapshotInfo:
+    return SnapshotInfo(
+        host=host.name,
+        name=record.name,
+        source_slug=record.source,
+        image=record.image,
+        archive=snapshot_archive(record.name),
+        created=record.created,
+        size_bytes=record.size,
+    )
+
+
+def list_snapshots(session: executor.Session) -> list[SnapshotInfo]:
+    """Every snapshot on the target."""
+    return [snapshot_info(h, s) for h, s in snapshots(session)]
+
+
 def find_snapshot(session: executor.Session, name: str) -> list[tuple[Any, SnapshotRecord]]:
     wanted = name.split(":")[-1].split("/")[-1] if "/" in name else name
     return [(h, s) for h, s in snapshots(session) if wanted in (s.name, s.image)]
 
 
-def snapshot(session: executor.Session, slug: str, name: str | None = None) -> list[dict[str, Any]]:
+def snapshot(
+    session: executor.Session, slug: str, name: str | None = None, progress: Progress | None = None
+) -> list[SnapshotInfo]:
     """Snapshot pod ``slug`` as ``name`` (default ``<slug>-<UTC time>``); the new records."""
+    step = progress or silent()
     name = check_snapshot_name(name or default_snapshot_name(slug))
     require_pod(session, slug, "nothing to snapshot")
+    step("snapshot", f"snapshotting pod {slug} as {name}", slug)
     found = pods(session, slug)
     if find_snapshot(session, name):
         raise ConflictError(f"snapshot {name} already exists; pick another name or delete it")
@@ -66,7 +89,7 @@ def snapshot(session: executor.Session, slug: str, name: str | None = None) -> l
             labels=labels,
             created=created,
         )
-    return [s.to_json() | {"host": h.name} for h, s in find_snapshot(session, name)]
+    return [snapshot_info(h, s) for h, s in find_snapshot(session, name)]
 
 
 def _restore_once(session: executor.Session, plan: PodPlan, archive: str, replace: bool) -> None:
@@ -100,14 +123,15 @@ def restore(
     name: str,
     new_slug: str | None = None,
     timeout: float = 180.0,
-    step: Step = quiet,
+    progress: Progress | None = None,
     replace: bool = False,
-) -> list[dict[str, Any]]:
+) -> list[PodStatus]:
     """Create pod ``new_slug`` (default: the snapshot's source) from snapshot ``name``.
 
     An existing pod (or its kept workspace volume) of that slug is refused unless ``replace``:
     then it is deleted with its workspace and brought back from the snapshot on its own host port.
     """
+    step = progress or silent()
     found = find_snapshot(session, name)
     if not found:
         raise SnapshotNotFound(f"no snapshot {name} on {session.target}; see `pinacle snapshot list`")
@@ -128,7 +152,7 @@ def restore(
         kept_port = ports.pop() if len(ports) == 1 else None  # hosts that disagree each get a free port
     spec = spec_from_data(record.spec_data(), slug=slug, image=record.image, host_port=kept_port)
     plan = plan_pod(spec, DeploySettings.from_env())
-    step(f"restoring {record.name} as pod {slug}" + (" (replacing it)" if replace else ""))
+    step("restore", f"restoring {record.name} as pod {slug}" + (" (replacing it)" if replace else ""), slug)
     with contextlib.ExitStack() as retries:
         for attempt in range(1, CLAIM_ATTEMPTS + 1):
             try:
@@ -137,14 +161,14 @@ def restore(
             except PortClaimLost:
                 if attempt == CLAIM_ATTEMPTS:
                     raise
-                step("a concurrent deploy claimed the chosen port; reading the host again")
+                step("retry", "a concurrent deploy claimed the chosen port; reading the host again", slug)
                 # A pyinfra state runs its operations once: a new attempt needs a new session.
                 session = retries.enter_context(executor.session(session.target))
         results = []
         for host, container in pods(session, slug):
             if container.host_port is None:
                 raise HostError(f"{host.name}: pod {slug} holds no host port")
-            step(f"waiting for services of {slug} on {host.name}")
+            step("wait", f"waiting for services of {slug} on {host.name}", slug, host.name)
             statuses = executor.wait_until_healthy(host, plan, container.host_port, timeout, step)
             results.append(pod_record(container, host.name, statuses))
         return results

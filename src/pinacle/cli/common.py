@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from pinacle import executor
+
+if TYPE_CHECKING:
+    from pinacle.records import PodStatus
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -41,8 +44,8 @@ def echo_json(value: Any) -> None:
     click.echo(json.dumps(value, indent=2, sort_keys=True))
 
 
-def echo_urls(records: list[dict[str, Any]]) -> None:
+def echo_urls(records: list[PodStatus]) -> None:
     for record in records:
-        click.echo(f"pod {record['slug']} is {record['state']} on {record['host']}, host port {record['host_port']}")
-        for service in record["services"]:
-            click.echo(f"  {service['name']:<14} {service['url']}")
+        click.echo(f"pod {record.slug} is {record.state} on {record.host}, host port {record.host_port}")
+        for service in record.services:
+            click.echo(f"  {service.name:<14} {service.url}")

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from pinacle.cli.errors import report_errors
-from pinacle.cli.output import Progress
+from pinacle.cli.output import progress_lines
 
 if TYPE_CHECKING:
     from pinacle.pod.desired import PodPlan
@@ -42,19 +42,16 @@ def _load(pod_files: tuple[Path, ...]) -> list[PodPlan]:
 
 def _print_plan(target: str, plans: list[PodPlan]) -> bool:
     from pinacle import executor
-    from pinacle.app.rollout import plan_rollout, problems
-    from pinacle.errors import HostError
+    from pinacle.app.rollout import plan
 
     with executor.session(target) as session:
-        diffs = plan_rollout(session, plans)
-    if found := problems(diffs):
-        raise HostError("\n".join(found))
+        results = plan(session, plans)
     pending = False
-    for host, diff, _image_id in diffs:
-        click.echo(f"{host.name}: pod {diff.plan.slug}")
-        for change in diff.changes:
-            click.echo(f"  {change.describe(dry_run=True)}")
-        pending = pending or diff.pending
+    for result in results:
+        click.echo(f"{result.host}: pod {result.slug}")
+        for change in result.changes:
+            click.echo(f"  {change.describe()}")
+        pending = pending or result.pending
     click.echo("Changes pending." if pending else "No changes.")
     return pending
 
@@ -104,8 +101,7 @@ def main(
     target = target or executor.default_target()
     if dry_run:
         sys.exit(EXIT_CHANGES_PENDING if _print_plan(target, plans) else 0)
-    progress = Progress(quiet=as_json)
-    results = roll_out(target, plans, timeout, progress.step)
+    results = roll_out(target, plans, timeout, progress_lines(quiet=as_json))
     if as_json:
         payload: dict[str, Any] = {"changes": sum(r.changes for r in results), "pods": [r.to_json() for r in results]}
         click.echo(json.dumps(payload, indent=2))

@@ -11,6 +11,7 @@ from pinacle.app import doctor as app_doctor
 from pinacle.cli.common import echo_json, json_option, resolve_target, target_option
 from pinacle.cli.errors import report_errors
 from pinacle.errors import TargetError
+from pinacle.records import DoctorCheck, HostReport
 
 _MARKS = {"ok": "ok  ", "warn": "WARN", "fail": "FAIL"}
 
@@ -32,28 +33,17 @@ def doctor(target: str | None, as_json: bool, image: str, runtime: str) -> None:
         with executor.session(resolved) as session:
             report = app_doctor.doctor(session, image=image, runtime=runtime)
     except TargetError as exc:
-        report = [
-            {
-                "host": resolved,
-                "checks": [
-                    {
-                        "name": "connect",
-                        "status": "fail",
-                        "message": str(exc),
-                        "fix": "check the inventory and that the host is reachable",
-                    }
-                ],
-            }
-        ]
-    ok = all(c["status"] != "fail" for h in report for c in h["checks"])
+        fix = "check the inventory and that the host is reachable"
+        report = [HostReport(resolved, (DoctorCheck("connect", "fail", str(exc), fix),))]
+    ok = all(entry.ok for entry in report)
     if as_json:
-        echo_json({"ok": ok, "hosts": report})
+        echo_json({"ok": ok, "hosts": [entry.to_json() for entry in report]})
     else:
         for entry in report:
-            click.echo(f"{entry['host']}:")
-            for check in entry["checks"]:
-                click.echo(f"  [{_MARKS[check['status']]}] {check['name']}: {check['message']}")
-                if check["fix"] and check["status"] != "ok":
-                    click.echo(f"         fix: {check['fix']}")
+            click.echo(f"{entry.host}:")
+            for check in entry.checks:
+                click.echo(f"  [{_MARKS[check.status]}] {check.name}: {check.message}")
+                if check.fix and check.status != "ok":
+                    click.echo(f"         fix: {check.fix}")
         click.echo("all checks passed" if ok else "some checks failed")
     sys.exit(0 if ok else 1)

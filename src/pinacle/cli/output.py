@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import sys
-import time
 
 import click
 
+from pinacle.progress import Progress, ProgressEvent
 
-class Progress:
-    def __init__(self, quiet: bool = False) -> None:
-        self.start = time.monotonic()
-        self.interactive = sys.stderr.isatty()
-        self.quiet = quiet
 
-    def step(self, message: str) -> None:
-        if self.quiet:
-            return
-        elapsed = time.monotonic() - self.start
-        prefix = click.style("==>", fg="cyan", bold=True) if self.interactive else "==>"
-        click.echo(f"{prefix} {message} [{elapsed:.1f}s]", err=True)
+def print_event(event: ProgressEvent) -> None:
+    prefix = click.style("==>", fg="cyan", bold=True) if sys.stderr.isatty() else "==>"
+    click.echo(f"{prefix} {event.message} [{event.elapsed:.1f}s]", err=True)
+
+
+def progress_lines(quiet: bool = False) -> Progress:
+    """The progress of one command, printed to stderr as ``==> message [elapsed]`` unless quiet."""
+    return Progress(None if quiet else print_event)

@@ -18,17 +18,18 @@ from pinacle.cli.common import (
     timeout_option,
 )
 from pinacle.cli.errors import report_errors
-from pinacle.cli.output import Progress
+from pinacle.cli.output import progress_lines
 from pinacle.errors import HealthError, PodNotFound
-from pinacle.pod.names import LABEL_ROUTES, POD_HOME, POD_USER, WORKSPACE, container_name, volume_name
-from pinacle.pod.report import human_age, parse_routes
+from pinacle.pod.names import volume_name
+from pinacle.pod.report import human_age
+from pinacle.records import PodStatus
 
 
-def _health(record: dict[str, Any]) -> str:
+def _health(record: PodStatus) -> str:
     parts = []
-    for service in record["services"]:
-        mark = {True: "ok", False: "DOWN", None: "-"}[service["healthy"]]
-        parts.append(f"{service['name']}:{mark}")
+    for service in record.services:
+        mark = {True: "ok", False: "DOWN", None: "-"}[service.healthy]
+        parts.append(f"{service.name}:{mark}")
     return ",".join(parts)
 
 
@@ -44,7 +45,7 @@ def list_command(target: str | None, as_json: bool) -> None:
     with executor.session(resolve_target(target)) as session:
         records = pods.list_pods(session)
     if as_json:
-        echo_json({"pods": records})
+        echo_json({"pods": [r.to_json() for r in records]})
         return
     if not records:
         click.echo("no pods")
@@ -53,8 +54,8 @@ def list_command(target: str | None, as_json: bool) -> None:
     click.echo(header)
     for r in records:
         click.echo(
-            f"{r['slug']:<20} {r['state']:<12} {r['host_port'] or '-'!s:<6} {_health(r):<36} "
-            f"{r['image']:<24} {r['runtime']:<8} {human_age(r['age_seconds'])}"
+            f"{r.slug:<20} {r.state:<12} {r.host_port or '-'!s:<6} {_health(r):<36} "
+            f"{r.image:<24} {r.runtime:<8} {human_age(r.age_seconds)}"
         )
 
 
@@ -73,22 +74,19 @@ def status(slug: str, target: str | None, as_json: bool) -> None:
     with executor.session(resolve_target(target)) as session:
         records = pods.pod_status(session, slug)
     if as_json:
-        echo_json({"pods": records})
+        echo_json({"pods": [r.to_json() for r in records]})
         return
     for r in records:
-        click.echo(f"pod {r['slug']} ({r['name']}) on {r['host']}")
-        click.echo(
-            f"  state      {r['state']} (docker: {r['status']}, exit code {r['exit_code']}, "
-            f"restarts {r['restart_count']})"
-        )
-        click.echo(f"  host port  {r['host_port']}")
-        click.echo(f"  image      {r['image']} under {r['runtime']}")
-        click.echo(f"  age        {human_age(r['age_seconds'])} (created {r['created']})")
-        for s in r["services"]:
-            health = {True: "healthy", False: "UNHEALTHY", None: "not checked"}[s["healthy"]]
-            code = f" (HTTP {s['http_status']:03d})" if s["http_status"] is not None else ""
-            click.echo(f"  {s['name']:<14} port {s['port']:<6} {health}{code}  {s['url']}")
-    if any(r["healthy"] is False for r in records):
+        click.echo(f"pod {r.slug} ({r.name}) on {r.host}")
+        click.echo(f"  state      {r.state} (docker: {r.status}, exit code {r.exit_code}, restarts {r.restart_count})")
+        click.echo(f"  host port  {r.host_port}")
+        click.echo(f"  image      {r.image} under {r.runtime}")
+        click.echo(f"  age        {human_age(r.age_seconds)} (created {r.created})")
+        for s in r.services:
+            health = {True: "healthy", False: "UNHEALTHY", None: "not checked"}[s.healthy]
+            code = f" (HTTP {s.http_status:03d})" if s.http_status is not None else ""
+            click.echo(f"  {s.name:<14} port {s.port:<6} {health}{code}  {s.url}")
+    if any(r.healthy is False for r in records):
         sys.exit(HealthError.exit_code)
 
 
@@ -111,12 +109,10 @@ def stop(slug: str, target: str | None) -> None:
 @report_errors
 def start(slug: str, target: str | None, timeout: float, as_json: bool) -> None:
     """Start a stopped pod on the same port; wait until its services are healthy."""
-    progress = Progress(quiet=as_json)
     with executor.session(resolve_target(target)) as session:
-        progress.step(f"starting pod {slug}")
-        records = pods.start(session, slug, timeout, progress.step)
+        records = pods.start(session, slug, timeout, progress_lines(quiet=as_json))
     if as_json:
-        echo_json({"pods": records})
+        echo_json({"pods": [r.to_json() for r in records]})
     else:
         echo_urls(records)
 
@@ -160,15 +156,7 @@ def logs(slug: str, service: str | None, follow: bool, lines: int, target: str |
     """The pod container's log, or SERVICE's log (/var/log/pinacle/SERVICE.log in the pod)."""
     with executor.session(resolve_target(target)) as session:
         host, record = _one_pod(session, slug)
-        name = container_name(slug)
-        if service is None:
-            argv = ["docker", "logs", "--tail", str(lines), *(["--follow"] if follow else []), name]
-        else:
-            known = [n for n, _ in parse_routes(record.labels.get(LABEL_ROUTES, ""))]
-            if service not in known and service != "nginx":
-                raise click.BadParameter(f"pod {slug} has services {', '.join(known)}", param_hint="SERVICE")
-            tail = ["tail", "-n", str(lines), *(["-F"] if follow else [])]
-            argv = ["docker", "exec", name, *tail, f"/var/log/pinacle/{service}.log"]
+        argv = pods.log_argv(record, service, lines, follow)
         code = executor.stream(host, argv)
     sys.exit(code)
 
@@ -193,9 +181,6 @@ def exec_command(slug: str, command: tuple[str, ...], root: bool, target: str | 
         raise click.UsageError("no command given: pinacle exec SLUG -- CMD ARGS...")
     with executor.session(resolve_target(target)) as session:
         host, _record = _one_pod(session, slug)
-        flags = ["-it"] if interactive else ["-i"]
-        if not root:
-            flags += ["-u", POD_USER, "-w", WORKSPACE, "-e", f"HOME={POD_HOME}"]
-        argv = ["docker", "exec", *flags, container_name(slug), *command]
+        argv = pods.exec_argv(slug, command, root, tty=interactive)
         code = executor.stream(host, argv, interactive=interactive)
     sys.exit(code)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
 
 from pinacle import executor
@@ -17,7 +15,7 @@ from pinacle.cli.common import (
     timeout_option,
 )
 from pinacle.cli.errors import report_errors
-from pinacle.cli.output import Progress
+from pinacle.cli.output import progress_lines
 
 
 class _DefaultToCreate(click.Group):
@@ -53,15 +51,13 @@ def create(slug: str, name: str | None, target: str | None, as_json: bool) -> No
     JSON: ``{"snapshots": [SNAPSHOT]}``, SNAPSHOT = {"host", "name", "source_slug", "image",
     "archive", "created", "size_bytes"}.
     """
-    progress = Progress(quiet=as_json)
     with executor.session(resolve_target(target)) as session:
-        progress.step(f"snapshotting pod {slug}")
-        records = snapshots.snapshot(session, slug, name)
+        records = snapshots.snapshot(session, slug, name, progress_lines(quiet=as_json))
     if as_json:
-        echo_json({"snapshots": records})
+        echo_json({"snapshots": [r.to_json() for r in records]})
         return
     for r in records:
-        click.echo(f"snapshot {r['name']} of {r['source_slug']} on {r['host']}: {r['image']} + {r['archive']}")
+        click.echo(f"snapshot {r.name} of {r.source_slug} on {r.host}: {r.image} + {r.archive}")
 
 
 @snapshot.command("list")
@@ -71,18 +67,16 @@ def create(slug: str, name: str | None, target: str | None, as_json: bool) -> No
 def list_snapshots(target: str | None, as_json: bool) -> None:
     """Every snapshot on the target. JSON: ``{"snapshots": [SNAPSHOT, ...]}``."""
     with executor.session(resolve_target(target)) as session:
-        records: list[dict[str, Any]] = [s.to_json() | {"host": h.name} for h, s in snapshots.snapshots(session)]
+        records = snapshots.list_snapshots(session)
     if as_json:
-        echo_json({"snapshots": records})
+        echo_json({"snapshots": [r.to_json() for r in records]})
         return
     if not records:
         click.echo("no snapshots")
         return
     click.echo(f"{'NAME':<32} {'POD':<20} {'CREATED':<22} SIZE")
     for r in records:
-        click.echo(
-            f"{r['name']:<32} {r['source_slug']:<20} {r['created'][:19]:<22} {r['size_bytes'] // (1024 * 1024)}MiB"
-        )
+        click.echo(f"{r.name:<32} {r.source_slug:<20} {r.created[:19]:<22} {r.size_bytes // (1024 * 1024)}MiB")
 
 
 @snapshot.command("delete")
@@ -114,10 +108,9 @@ def restore(name: str, new_slug: str | None, replace: bool, target: str | None, 
 
     JSON: ``{"pods": [POD]}`` as ``pinacle status --json``.
     """
-    progress = Progress(quiet=as_json)
     with executor.session(resolve_target(target)) as session:
-        records = snapshots.restore(session, name, new_slug, timeout, progress.step, replace=replace)
+        records = snapshots.restore(session, name, new_slug, timeout, progress_lines(quiet=as_json), replace=replace)
     if as_json:
-        echo_json({"pods": records})
+        echo_json({"pods": [r.to_json() for r in records]})
     else:
         echo_urls(records)

@@ -14,6 +14,7 @@ from pinacle.pod.names import (
     LABEL_SPEC_FIELDS,
     LABEL_SPEC_HASH,
     POD_HOME,
+    POD_LOG_DIR,
     POD_USER,
     ROUTER_CONFIG_PATH,
     SUPERVISOR_DIR,
@@ -132,7 +133,7 @@ class ServiceProgram:
             f'environment=HOME="{POD_HOME}",USER="{POD_USER}",LOGNAME="{POD_USER}",SHELL="/bin/bash"\n'
             "autostart=true\nautorestart=true\nstartsecs=1\nstartretries=1000\n"
             "stopasgroup=true\nkillasgroup=true\n"
-            f"stdout_logfile=/var/log/pinacle/{self.name}.log\n"
+            f"stdout_logfile={POD_LOG_DIR}/{self.name}.log\n"
             "redirect_stderr=true\nstdout_logfile_maxbytes=10MB\n"
         )
 

@@ -14,6 +14,7 @@ LABEL_NAME = "pinacle.name"
 ROUTER_CONFIG_PATH = "/etc/pinacle/router/pod.conf"
 SUPERVISOR_DIR = "/etc/pinacle/supervisor"
 WORKSPACE = "/workspace"
+POD_LOG_DIR = "/var/log/pinacle"  # inside the pod: one log per supervised service
 # Every pod image has this unprivileged user; it owns /workspace and runs the pod's services
 # (root stays reachable inside the pod through sudo).
 POD_USER = "dev"

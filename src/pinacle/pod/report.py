@@ -23,6 +23,7 @@ from pinacle.pod.health import healthy
 from pinacle.pod.names import LABEL_DOMAIN, LABEL_NAME, LABEL_POD, LABEL_ROUTES
 from pinacle.pod.observed import ContainerRecord, PodRecord
 from pinacle.pod.settings import DeploySettings
+from pinacle.records import PodStatus, ServiceStatus
 from pinacle.router import Route
 from pinacle.spec import PodSpec
 
@@ -126,17 +127,10 @@ def pod_record(
     host: str,
     statuses: Mapping[str, int] | None,
     now: datetime | None = None,
-) -> dict[str, Any]:
-    """The JSON shape of one pod, used by ``pinacle list --json`` and ``pinacle status --json``::
+) -> PodStatus:
+    """What ``pinacle list`` and ``pinacle status`` show of one pod (JSON: ``PodStatus.to_json``).
 
-        {"host": "@local", "slug": "example", "name": "Example pod", "state": "running",
-         "status": "running", "exit_code": 0, "restart_count": 0, "host_port": 30000,
-         "image": "pinacle/base:latest", "runtime": "runsc", "created": "2025-...Z",
-         "age_seconds": 42, "healthy": true,
-         "services": [{"name": "app", "port": 3000, "http_status": 200, "healthy": true,
-                       "url": "http://localhost-3000.pod-example.localhost:30000/"}]}
-
-    ``http_status``/``healthy`` are null when the pod is not running (nothing was asked).
+    ``http_status``/``healthy`` are None when the pod is not running (nothing was asked).
     """
     domain = record.labels.get(LABEL_DOMAIN) or DeploySettings.domain
     port = record.host_port
@@ -144,30 +138,30 @@ def pod_record(
     for name, inner in parse_routes(record.labels.get(LABEL_ROUTES, "")):
         status = statuses.get(name) if statuses is not None else None
         services.append(
-            {
-                "name": name,
-                "port": inner,
-                "http_status": status,
-                "healthy": None if status is None else healthy(status),
-                "url": Route(name, inner).url(record.slug, domain, port) if port else None,
-            }
+            ServiceStatus(
+                name=name,
+                port=inner,
+                http_status=status,
+                healthy=None if status is None else healthy(status),
+                url=Route(name, inner).url(record.slug, domain, port) if port else None,
+            )
         )
     overall: bool | None = None
     if statuses is not None:
-        overall = bool(services) and all(s["healthy"] for s in services)
-    return {
-        "host": host,
-        "slug": record.slug,
-        "name": record.labels.get(LABEL_NAME, record.slug),
-        "state": record.state,
-        "status": record.status,
-        "exit_code": record.exit_code,
-        "restart_count": record.restart_count,
-        "host_port": port,
-        "image": record.image,
-        "runtime": record.runtime,
-        "created": record.created,
-        "age_seconds": age(record.created, now),
-        "healthy": overall,
-        "services": services,
-    }
+        overall = bool(services) and all(s.healthy for s in services)
+    return PodStatus(
+        host=host,
+        slug=record.slug,
+        name=record.labels.get(LABEL_NAME, record.slug),
+        state=record.state,
+        status=record.status,
+        exit_code=record.exit_code,
+        restart_count=record.restart_count,
+        host_port=port,
+        image=record.image,
+        runtime=record.runtime,
+        created=record.created,
+        age_seconds=age(record.created, now),
+        healthy=overall,
+        services=tuple(services),
+    )

@@ -62,12 +62,23 @@ def test_plan_from_container_rebuilds_urls() -> None:
 def test_pod_record_shape_and_states() -> None:
     now = datetime(2025, 1, 1, 0, 1, 0, tzinfo=UTC)
     out = pod_record(record(), "@local", {"web-terminal": 200, "app": 502}, now)
-    assert out["age_seconds"] == 60
-    assert out["healthy"] is False
-    assert [s["healthy"] for s in out["services"]] == [True, False]
+    assert out.age_seconds == 60
+    assert out.healthy is False
+    assert [s.healthy for s in out.services] == [True, False]
     stopped = pod_record(record(status="exited", exit_code=0), "@local", None, now)
-    assert stopped["state"] == "stopped" and stopped["healthy"] is None
+    assert stopped.state == "stopped" and stopped.healthy is None
     assert record(status="exited", exit_code=137).state == "exited (137)"
+
+
+def test_pod_record_json_keeps_the_documented_shape() -> None:
+    now = datetime(2025, 1, 1, 0, 1, 0, tzinfo=UTC)
+    out = pod_record(record(), "@local", {"web-terminal": 200, "app": 502}, now).to_json()
+    assert list(out) == [
+        "host", "slug", "name", "state", "status", "exit_code", "restart_count", "host_port",
+        "image", "runtime", "created", "age_seconds", "healthy", "services",
+    ]  # fmt: skip
+    assert list(out["services"][0]) == ["name", "port", "http_status", "healthy", "url"]
+    assert out["services"][0]["url"] == "http://localhost-7681.pod-demo.localhost:30005/"
 
 
 def test_age_helpers() -> None:

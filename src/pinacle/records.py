@@ -1,0 +1,247 @@
+"""The typed records every use case returns: what the CLI prints, what ``--json`` serialises.
+
+Pure and immutable (frozen dataclasses, tuples, read-only mappings); no pyinfra import. Each
+record's ``to_json()`` is the one JSON shape of that thing: ``pinacle status --json`` prints
+``{"pods": [PodStatus.to_json(), ...]}`` and :class:`pinacle.PodManager` returns the records
+themselves, so a control plane and a shell script see the same fields.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, TypeVar
+
+from pinacle.pod.diff import Action, Change
+
+V = TypeVar("V")
+
+
+def frozen_mapping(items: Mapping[str, V] | None = None) -> Mapping[str, V]:
+    """A read-only copy: a record's mapping cannot be changed through the record."""
+    return MappingProxyType(dict(items or {}))
+
+
+@dataclass(frozen=True)
+class ServiceStatus:
+    """One route of a pod: its service, the port inside the pod, its health and its URL.
+
+    ``http_status`` and ``healthy`` are None when nothing was asked (the pod is not running, or
+    the read skipped health checks).
+    """
+
+    name: str
+    port: int
+    http_status: int | None
+    healthy: bool | None
+    url: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "port": self.port,
+            "http_status": self.http_status,
+            "healthy": self.healthy,
+            "url": self.url,
+        }
+
+
+@dataclass(frozen=True)
+class PodStatus:
+    """One pod on one host, as ``pinacle list`` and ``pinacle status`` show it."""
+
+    host: str
+    slug: str
+    name: str
+    state: str
+    status: str
+    exit_code: int
+    restart_count: int
+    host_port: int | None
+    image: str
+    runtime: str
+    created: str
+    age_seconds: int | None
+    healthy: bool | None
+    services: tuple[ServiceStatus, ...] = ()
+
+    @property
+    def running(self) -> bool:
+        return self.state == "running"
+
+    @property
+    def urls(self) -> Mapping[str, str]:
+        """Service name -> URL (services without a host port have none)."""
+        return frozen_mapping({s.name: s.url for s in self.services if s.url})
+
+    def service(self, name: str) -> ServiceStatus:
+        for service in self.services:
+            if service.name == name:
+                return service
+        raise KeyError(f"pod {self.slug} has no service {name}")
+
+    def to_json(self) -> dict[str, Any]:
+        """``{"host", "slug", "name", "state", "status", "exit_code", "restart_count", "host_port",
+        "image", "runtime", "created", "age_seconds", "healthy", "services": [SERVICE, ...]}``."""
+        return {
+            "host": self.host,
+            "slug": self.slug,
+            "name": self.name,
+            "state": self.state,
+            "status": self.status,
+            "exit_code": self.exit_code,
+            "restart_count": self.restart_count,
+            "host_port": self.host_port,
+            "image": self.image,
+            "runtime": self.runtime,
+            "created": self.created,
+            "age_seconds": self.age_seconds,
+            "healthy": self.healthy,
+            "services": [s.to_json() for s in self.services],
+        }
+
+
+@dataclass(frozen=True)
+class PodRollout:
+    """One pod rolled out on one host: where it answers, and how many resources changed."""
+
+    host: str
+    slug: str
+    host_port: int
+    urls: Mapping[str, str]
+    changes: int
+    statuses: Mapping[str, int] = field(default_factory=frozen_mapping)
+
+    def to_json(self) -> dict[str, Any]:
+        """``{"host", "slug", "host_port", "urls": {SERVICE: URL}, "changes"}``."""
+        return {
+            "host": self.host,
+            "slug": self.slug,
+            "host_port": self.host_port,
+            "urls": dict(self.urls),
+            "changes": self.changes,
+        }
+
+
+@dataclass(frozen=True)
+class PlannedChange:
+    """One resource of a pod and what a rollout would do to it (the dry run's lines, as data)."""
+
+    resource: str
+    action: Action
+    reason: str = ""
+    path: str = ""
+
+    @property
+    def pending(self) -> bool:
+        return self.action is not Action.NOOP
+
+    @classmethod
+    def of(cls, change: Change) -> PlannedChange:
+        return cls(change.resource, change.action, change.reason, change.path)
+
+    def describe(self) -> str:
+        return Change(self.resource, self.action, self.reason, self.path).describe(dry_run=True)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"resource": self.resource, "action": str(self.action), "reason": self.reason, "path": self.path}
+
+
+@dataclass(frozen=True)
+class PodPlanResult:
+    """What a rollout of one pod would do on one host; ``problem`` says why it could not run."""
+
+    host: str
+    slug: str
+    host_port: int | None
+    changes: tuple[PlannedChange, ...]
+    problem: str = ""
+
+    @property
+    def pending(self) -> bool:
+        return any(change.pending for change in self.changes)
+
+    def to_json(self) -> dict[str, Any]:
+        """``{"host", "slug", "host_port", "pending", "problem", "changes": [CHANGE, ...]}``."""
+        return {
+            "host": self.host,
+            "slug": self.slug,
+            "host_port": self.host_port,
+            "pending": self.pending,
+            "problem": self.problem,
+            "changes": [c.to_json() for c in self.changes],
+        }
+
+
+@dataclass(frozen=True)
+class SnapshotInfo:
+    """A snapshot on a host: its image (the pod's root filesystem) and its workspace archive."""
+
+    host: str
+    name: str
+    source_slug: str
+    image: str
+    archive: str
+    created: str
+    size_bytes: int
+
+    def to_json(self) -> dict[str, Any]:
+        """``{"host", "name", "source_slug", "image", "archive", "created", "size_bytes"}``."""
+        return {
+            "host": self.host,
+            "name": self.name,
+            "source_slug": self.source_slug,
+            "image": self.image,
+            "archive": self.archive,
+            "created": self.created,
+            "size_bytes": self.size_bytes,
+        }
+
+
+@dataclass(frozen=True)
+class DoctorCheck:
+    """One check of ``pinacle doctor``: ``status`` is ``ok``, ``warn`` or ``fail``."""
+
+    name: str
+    status: str
+    message: str
+    fix: str = ""
+
+    @property
+    def failed(self) -> bool:
+        return self.status == "fail"
+
+    def to_json(self) -> dict[str, str]:
+        return {"name": self.name, "status": self.status, "message": self.message, "fix": self.fix}
+
+
+@dataclass(frozen=True)
+class HostReport:
+    """Every doctor check of one host."""
+
+    host: str
+    checks: tuple[DoctorCheck, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not any(check.failed for check in self.checks)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"host": self.host, "checks": [c.to_json() for c in self.checks]}
+
+
+@dataclass(frozen=True)
+class ExecResult:
+    """A command run in a pod: its exit code and what it printed (decoded as UTF-8)."""
+
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {"exit_code": self.exit_code, "stdout": self.stdout, "stderr": self.stderr}

@@ -1,0 +1,88 @@
+"""Every example in the API's docstrings runs, against a real pod, in the order of one story: a doc
+example that no test runs is a stale example."""
+
+from __future__ import annotations
+
+import inspect
+import textwrap
+from collections.abc import Iterator
+
+import pytest
+from tests.integration.api.conftest import remove_snapshot
+from tests.integration.conftest import remove_pod_resources
+
+import pinacle
+from pinacle import PodManager, PodSpec
+
+# The order the method examples run in: each may use what an earlier one made.
+STORY = [
+    "plan",
+    "create",
+    "apply",
+    "list_pods",
+    "status",
+    "logs",
+    "exec",
+    "doctor",
+    "stop",
+    "start",
+    "snapshot",
+    "list_snapshots",
+    "restore",
+    "delete",
+    "delete_snapshot",
+]
+SLUGS = ["api-example", "api-example-copy"]  # every pod the examples make
+
+
+def examples(obj: object) -> list[str]:
+    """The ``.. code:: python`` blocks of ``obj``'s docstring, dedented."""
+    doc = inspect.getdoc(obj) or ""
+    blocks = []
+    for part in doc.split(".. code:: python")[1:]:
+        lines = []
+        for line in part.splitlines()[1:]:
+            if line.strip() and not line.startswith("    "):
+                break
+            lines.append(line)
+        blocks.append(textwrap.dedent("\n".join(lines)).strip())
+    return blocks
+
+
+def public_methods() -> list[str]:
+    return [name for name, _ in inspect.getmembers(PodManager, inspect.isfunction) if not name.startswith("_")]
+
+
+@pytest.fixture
+def clean_story() -> Iterator[None]:
+    yield
+    for slug in SLUGS:
+        remove_pod_resources(slug)
+    remove_snapshot("api-example-v1")
+
+
+def test_every_public_method_has_an_example_in_the_story() -> None:
+    assert sorted(STORY) == sorted(public_methods())
+    assert all(examples(getattr(PodManager, name)) for name in STORY)
+
+
+def test_the_module_example_runs(clean_story: None) -> None:
+    (example,) = examples(pinacle.api)
+    exec(example, {})  # it creates pod api-example and deletes it again
+    assert "api-example" not in [p.slug for p in PodManager("@local").list_pods(health=False)]
+
+
+def test_the_class_and_method_examples_run_in_story_order(clean_story: None) -> None:
+    namespace: dict[str, object] = {
+        "PodManager": PodManager,
+        "pods": PodManager("@local"),
+        "spec": PodSpec(name="API example", slug="api-example", services=["web-terminal"]),
+    }
+    for block in examples(PodManager):
+        exec(block, namespace)
+    for name in STORY:
+        for block in examples(getattr(PodManager, name)):
+            try:
+                exec(block, namespace)
+            except Exception as exc:
+                raise AssertionError(f"the example of PodManager.{name} failed:\n{block}") from exc
