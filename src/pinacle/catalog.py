@@ -116,7 +116,7 @@ def missing_from_image(services: tuple[str, ...] | list[str], image: str, provid
     if provided is None:
         return (
             f"image {image} is not a pinacle pod image (it has no {IMAGE_SERVICES_LABEL} label); "
-            "build one with docker/build-base-image.sh or docker/build-workstation-image.sh"
+            "build one with docker/build-image.sh base (or workstation)"
         )
     missing = [name for name in services if name not in provided]
     if not missing:

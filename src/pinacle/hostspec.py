@@ -367,6 +367,22 @@ def parse_daemon_json(text: str | None) -> dict[str, Any]:
     return value
 
 
+def gvisor_runtimes(daemon: Mapping[str, Any]) -> frozenset[str]:
+    """The runtime names daemon.json registers whose binary is runsc: the only ones pods run under.
+
+    A name is not evidence (``runsc`` could point at runc): the registered path's file name is.
+    """
+    registered = daemon.get("runtimes")
+    if not isinstance(registered, Mapping):
+        return frozenset()
+    names = set()
+    for name, entry in registered.items():
+        path = entry.get("path") if isinstance(entry, Mapping) else None
+        if isinstance(path, str) and path.rsplit("/", 1)[-1] == "runsc":
+            names.add(str(name))
+    return frozenset(names)
+
+
 def render_daemon_json(config: Mapping[str, Any]) -> str:
     return json.dumps(config, indent=2, sort_keys=True) + "\n"
 

@@ -65,6 +65,8 @@ class PodStatus:
     age_seconds: int | None
     healthy: bool | None
     services: tuple[ServiceStatus, ...] = ()
+    # What is wrong beyond health: not under a gVisor runtime, a damaged host record; "" if nothing.
+    problem: str = ""
 
     @property
     def running(self) -> bool:
@@ -83,7 +85,7 @@ class PodStatus:
 
     def to_json(self) -> dict[str, Any]:
         """``{"host", "slug", "name", "state", "status", "exit_code", "restart_count", "host_port",
-        "image", "runtime", "created", "age_seconds", "healthy", "services": [SERVICE, ...]}``."""
+        "image", "runtime", "created", "age_seconds", "healthy", "services": [SERVICE, ...], "problem"}``."""
         return {
             "host": self.host,
             "slug": self.slug,
@@ -99,6 +101,7 @@ class PodStatus:
             "age_seconds": self.age_seconds,
             "healthy": self.healthy,
             "services": [s.to_json() for s in self.services],
+            "problem": self.problem,
         }
 
 

@@ -165,6 +165,25 @@ def test_logs_over_ssh_print_the_service_log(ssh_dir: Path, ssh_pod: dict[str, o
     assert '"GET / HTTP/1.1" 200' in result.stdout
 
 
+def test_python_api_over_ssh_from_a_worker_thread(ssh_dir: Path, ssh_pod: dict[str, object]) -> None:
+    """The public API with an inventory of SSH hosts, called off the main thread as a web backend would."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from pinacle import PodManager
+
+    slug = str(ssh_pod["slug"])
+    manager = PodManager(str(ssh_dir / "inventory.py"))
+
+    def use() -> tuple[object, ...]:
+        status = manager.status(slug)
+        result = manager.exec(slug, ["sh", "-c", "cat; id -un; exit 2"], stdin="over-ssh\n")
+        lines = list(manager.logs(slug, "app", lines=5))
+        return status.host, status.healthy, result.exit_code, result.stdout, any("GET / HTTP/1.1" in x for x in lines)
+
+    with ThreadPoolExecutor(1) as pool:
+        assert pool.submit(use).result() == ("127.0.0.1", True, 2, "over-ssh\ndev\n", True)
+
+
 def test_delete_over_ssh_leaves_nothing(ssh_dir: Path, ssh_pod: dict[str, object]) -> None:
     slug = str(ssh_pod["slug"])
     pinacle(ssh_dir, "delete", slug, "--purge")

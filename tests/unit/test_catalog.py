@@ -131,4 +131,4 @@ def test_a_missing_service_names_the_image_to_use() -> None:
 def test_a_foreign_image_is_refused_with_how_to_build_a_pod_image() -> None:
     message = missing_from_image(["web-terminal"], "debian:bookworm", None)
     assert "debian:bookworm is not a pinacle pod image" in message
-    assert "docker/build-workstation-image.sh" in message
+    assert "docker/build-image.sh base (or workstation)" in message

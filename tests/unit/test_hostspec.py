@@ -20,6 +20,7 @@ from pinacle.hostspec import (
     HostSettings,
     debian_mirror,
     desired_daemon_config,
+    gvisor_runtimes,
     host_settings,
     installed_from_suite,
     parse_daemon_json,
@@ -435,3 +436,16 @@ def test_probe_failure_line_without_output() -> None:
 
 def test_unrecognised_failure_points_at_the_logs() -> None:
     assert "/var/log/pinacle" in runtime_failure_hint("segfault", DEFAULTS)
+
+
+def test_gvisor_runtimes_are_the_names_whose_path_is_runsc() -> None:
+    daemon = {
+        "runtimes": {
+            "runsc": {"path": "/usr/bin/runsc", "runtimeArgs": ["--network=host"]},
+            "runsc-debug": {"path": "/opt/gvisor/runsc"},
+            "runsc-impostor": {"path": "/usr/bin/runc"},
+            "broken": "runsc",
+        }
+    }
+    assert gvisor_runtimes(daemon) == frozenset({"runsc", "runsc-debug"})
+    assert gvisor_runtimes({}) == gvisor_runtimes({"runtimes": []}) == frozenset()

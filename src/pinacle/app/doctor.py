@@ -125,7 +125,7 @@ def _doctor_host(
     found = pods_of(pods)
     statuses = health_statuses(host, found)
     for record in found:
-        checks.append(_pod_check(record, statuses.get(record.slug)))
+        checks.append(_pod_check(record, statuses.get(record.slug), pods.problem(record)))
     return checks
 
 
@@ -164,8 +164,10 @@ def _runtime_check(
     )
 
 
-def _pod_check(record: ContainerRecord, found: dict[str, int] | None) -> DoctorCheck:
+def _pod_check(record: ContainerRecord, found: dict[str, int] | None, problem: str = "") -> DoctorCheck:
     name = f"pod {record.slug}"
+    if problem:
+        return _check(name, "fail", problem, f"re-run pinacle-deploy for the pod, or `pinacle delete {record.slug}`")
     if record.state == "stopped":
         return _check(name, "ok", "stopped (by `pinacle stop`)")
     if not record.running:

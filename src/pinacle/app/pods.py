@@ -69,9 +69,10 @@ def health_statuses(host: Any, records: list[ContainerRecord]) -> dict[str, dict
 def _records(session: executor.Session, slug: str | None = None, health: bool = True) -> list[PodStatus]:
     results = []
     for host in session.hosts:
-        found = host_pods(host, slug)
+        state = executor.observe_pods(host)
+        found = pods_of(state, slug)
         statuses = health_statuses(host, found) if health else {}
-        results += [pod_record(r, host.name, statuses.get(r.slug)) for r in found]
+        results += [pod_record(r, host.name, statuses.get(r.slug), problem=state.problem(r)) for r in found]
     return results
 
 
@@ -98,6 +99,11 @@ def start(
     """Start a stopped pod on its port and wait until its services answer; its records."""
     step = progress or silent()
     require_pod(session, slug)
+    for host in session.hosts:
+        state = executor.observe_pods(host)
+        container = state.containers.get(slug)
+        if container is not None and not state.sandboxed(container):
+            raise HostError(f"{host.name}: pod {slug} is not started: {state.problem(container)}")
     step("start", f"starting pod {slug}", slug)
     session.apply(deploys.start_pod, slug=slug)
     records = []

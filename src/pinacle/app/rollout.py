@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pinacle import executor
-from pinacle.deploys.pod import roll_out_pods
-from pinacle.errors import HostError, PortClaimLost
+from pinacle.deploys.pod import delete_pods, roll_out_pods
+from pinacle.errors import DeployError, HostError, PortClaimLost
 from pinacle.pod.desired import PodPlan
-from pinacle.pod.diff import PodDiff, diff_pod
+from pinacle.pod.diff import Action, PodDiff, diff_pod
 from pinacle.progress import Progress, silent
 from pinacle.records import PlannedChange, PodPlanResult, PodRollout, frozen_mapping
 
@@ -56,6 +56,36 @@ def plan(session: executor.Session, plans: Sequence[PodPlan]) -> list[PodPlanRes
     ]
 
 
+def new_pods(pending: Mapping[str, Sequence[tuple[PodDiff, str | None]]]) -> dict[str, list[PodDiff]]:
+    """Host name -> the diffs of pods this run creates from nothing (no container, no record)."""
+    return {
+        host: [d for d, _image_id in diffs if d.container.action is Action.CREATE and d.network.pending]
+        for host, diffs in pending.items()
+    }
+
+
+def remove_what_failed_pods_left(
+    target: str, pending: Mapping[str, Sequence[tuple[PodDiff, str | None]]], step: Progress
+) -> None:
+    """After a failed run, remove what it made of pods it was creating and that did not come up:
+    their network, and their workspace volume when this run created it too. A pod that existed
+    before keeps everything; the next run converges it."""
+    created = new_pods(pending)
+    if not any(created.values()):
+        return
+    with executor.session(target) as session:
+        doomed: dict[str, list[tuple[str, bool]]] = {}
+        for host in session.hosts:
+            state = executor.observe_pods(host)
+            for diff in created.get(host.name, []):
+                if diff.plan.slug not in state.containers:  # one that came up is left to the next run
+                    doomed.setdefault(host.name, []).append((diff.plan.slug, diff.volume.pending))
+        if doomed:
+            slugs = sorted({slug for pods in doomed.values() for slug, _purge in pods})
+            step("cleanup", f"removing what the failed rollout made of {', '.join(slugs)}")
+            session.apply(delete_pods, pods=doomed)
+
+
 def roll_out(
     target: str,
     plans: Sequence[PodPlan],
@@ -87,6 +117,9 @@ def roll_out(
                     raise
                 step("retry", "a concurrent deploy claimed the chosen port; reading the host again")
                 continue
+            except DeployError:
+                remove_what_failed_pods_left(target, pending, step)
+                raise
             results = []
             for host in session.hosts:
                 mine = [diff for h, diff, _image_id in diffs if h is host]

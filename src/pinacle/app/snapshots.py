@@ -97,8 +97,15 @@ def _restore_once(session: executor.Session, plan: PodPlan, archive: str, replac
     for host in session.hosts:
         state = executor.observe_pods(host, (plan.container.image,))
         image_id, services = state.images.get(plan.container.image, (None, None))
-        # Against a host without the pod: a replacement removes it first, in the same deploy.
-        diff = diff_pod(plan, ObservedPod(image_id=image_id, image_services=services), state.taken_ports())
+        # Against a host without the pod (a replacement removes it first, in the same deploy), but
+        # with the network an attempt that lost its port claim has made already.
+        observed = ObservedPod(
+            network=plan.network in state.networks and not replace,
+            image_id=image_id,
+            image_services=services,
+            gvisor_runtimes=state.gvisor_runtimes,
+        )
+        diff = diff_pod(plan, observed, state.taken_ports())
         if diff.problem:
             raise HostError(f"{host.name}: pod {plan.slug}: {diff.problem}")
         diffs[host.name] = (diff, image_id)

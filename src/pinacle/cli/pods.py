@@ -19,7 +19,7 @@ from pinacle.cli.common import (
 )
 from pinacle.cli.errors import report_errors
 from pinacle.cli.output import progress_lines
-from pinacle.errors import HealthError, PodNotFound
+from pinacle.errors import HealthError, HostError, PodNotFound
 from pinacle.pod.names import volume_name
 from pinacle.pod.report import human_age
 from pinacle.records import PodStatus
@@ -53,10 +53,14 @@ def list_command(target: str | None, as_json: bool) -> None:
     header = f"{'SLUG':<20} {'STATE':<12} {'PORT':<6} {'SERVICES':<36} {'IMAGE':<24} {'RUNTIME':<8} AGE"
     click.echo(header)
     for r in records:
+        state = f"{r.state}!" if r.problem else r.state
         click.echo(
-            f"{r.slug:<20} {r.state:<12} {r.host_port or '-'!s:<6} {_health(r):<36} "
+            f"{r.slug:<20} {state:<12} {r.host_port or '-'!s:<6} {_health(r):<36} "
             f"{r.image:<24} {r.runtime:<8} {human_age(r.age_seconds)}"
         )
+    for r in records:
+        if r.problem:
+            click.echo(f"! pod {r.slug}: {r.problem}", err=True)
 
 
 @click.command()
@@ -69,7 +73,8 @@ def status(slug: str, target: str | None, as_json: bool) -> None:
 
     JSON: ``{"pods": [POD]}`` with POD = {"host", "slug", "name", "state", "status",
     "exit_code", "restart_count", "host_port", "image", "runtime", "created", "age_seconds",
-    "healthy", "services": [{"name", "port", "http_status", "healthy", "url"}]}.
+    "healthy", "services": [{"name", "port", "http_status", "healthy", "url"}], "problem"}.
+    Exits 4 when the pod has a problem (not under gVisor, a damaged host record), 6 when unhealthy.
     """
     with executor.session(resolve_target(target)) as session:
         records = pods.pod_status(session, slug)
@@ -86,6 +91,10 @@ def status(slug: str, target: str | None, as_json: bool) -> None:
             health = {True: "healthy", False: "UNHEALTHY", None: "not checked"}[s.healthy]
             code = f" (HTTP {s.http_status:03d})" if s.http_status is not None else ""
             click.echo(f"  {s.name:<14} port {s.port:<6} {health}{code}  {s.url}")
+        if r.problem:
+            click.echo(f"  PROBLEM    {r.problem}")
+    if any(r.problem for r in records):
+        sys.exit(HostError.exit_code)
     if any(r.healthy is False for r in records):
         sys.exit(HealthError.exit_code)
 

@@ -56,3 +56,10 @@ def start_pod(slug: str) -> None:
 @deploy("Delete pod")
 def delete_pod(slug: str, purge: bool = False) -> None:
     pod_ops.pod_removed(name=f"Delete pod {slug}", slug=slug, purge=purge)
+
+
+@deploy("Delete pods")
+def delete_pods(pods: Mapping[str, Sequence[tuple[str, bool]]]) -> None:
+    """Several pods at once: host name -> (slug, purge) of each pod to remove on that host."""
+    for slug, purge in pods.get(host.name, ()):
+        pod_ops.pod_removed(name=f"Delete pod {slug}", slug=slug, purge=purge)

@@ -16,6 +16,7 @@ from pyinfra.api import FactBase
 
 from pinacle.catalog import parse_image_services
 from pinacle.errors import HostError
+from pinacle.hostspec import DAEMON_JSON_PATH, gvisor_runtimes, parse_daemon_json
 from pinacle.pod.names import LABEL_POD, RECORD_DIR, container_name
 from pinacle.pod.observed import ContainerRecord, HostPods, PodRecord, RecordError
 from pinacle.pod.ports import listening_ports
@@ -88,6 +89,9 @@ def pod_states_command(images: Sequence[str] = ()) -> str:
         f"grep -H '' {RECORD_DIR}/*.json 2>/dev/null || true",
         f"echo '{_SECTION}listening'",
         "cat /proc/net/tcp /proc/net/tcp6 2>/dev/null || true",
+        # The runtimes registered for runsc: a pod under any other runtime is not sandboxed.
+        f"echo '{_SECTION}daemon'",
+        f"cat {DAEMON_JSON_PATH} 2>/dev/null || true",
     ]
     return "; ".join(steps)
 
@@ -134,7 +138,12 @@ def parse_pod_states(output: Sequence[str]) -> HostPods:
             records[slug] = record
         except RecordError as exc:
             damaged[slug] = f"its host record {path} is damaged: {exc}"
+    try:
+        daemon = parse_daemon_json("\n".join(sections.get("daemon", [])))
+    except HostError:
+        daemon = {}  # no runtime can be trusted; the rollout refuses and doctor names the file
     return HostPods(
+        gvisor_runtimes=gvisor_runtimes(daemon),
         containers=containers,
         networks=frozenset(n for n in sections.get("networks", []) if n),
         volumes=frozenset(v for v in sections.get("volumes", []) if v),
@@ -187,7 +196,8 @@ class PodObjects(FactBase[dict[str, list[str]]]):
         label = shlex.quote(f"{LABEL_POD}={slug}")
         return (
             f"docker ps -a --filter label={label} --format 'container {{{{.Names}}}}' && "
-            f"docker network ls --filter label={label} --format 'network {{{{.Name}}}}' && "
+            # IDs, not names: two networks of one name (a race of old versions) are removed alike
+            f"docker network ls --filter label={label} --format 'network {{{{.ID}}}}' && "
             f"docker volume ls --filter label={label} --format 'volume {{{{.Name}}}}'"
         )
 

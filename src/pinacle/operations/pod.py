@@ -26,10 +26,12 @@ from pinacle.pod.desired import ContainerSpec
 from pinacle.pod.diff import Action, PodDiff
 from pinacle.pod.names import (
     LABEL_POD,
+    LOCK_DIR,
     POD_CREATE_SCRIPT,
     RECORD_DIR,
     ROUTER_CONFIG_PATH,
     container_name,
+    pod_lock_path,
     record_path,
     workspace_mount,
 )
@@ -67,6 +69,7 @@ def create_argv(container: ContainerSpec, image_id: str | None) -> list[str]:
         f"--network={container.network}",
         f"--cpus={container.cpus:g}",
         f"--memory={container.memory_mb}m",
+        f"--pids-limit={container.pids_limit}",
         "--restart=unless-stopped",
         *_label_args({**dict(container.labels), **container.spec_labels(image_id)}),
         *(f"--env={key}={value}" for key, value in container.env),
@@ -86,8 +89,19 @@ def pod_network(diff: PodDiff) -> Generator[str, None, None]:
     if not diff.network.pending:
         host.noop(f"network {plan.network} exists")
         return
-    labels = " ".join(shlex.quote(arg) for arg in _label_args(plan.labels))
-    yield f"docker network create --driver bridge {labels} {shlex.quote(plan.network)} >/dev/null"
+    yield network_command(plan.slug, plan.network, plan.labels)
+
+
+def network_command(slug: str, network: str, labels: Mapping[str, str]) -> str:
+    """Create the network if it is absent, under the pod's own lock on the host.
+
+    Docker does not refuse a second network of the same name when two creates race, and then
+    every later reference to it is "ambiguous": two deploys of one new pod must not both create.
+    """
+    name = shlex.quote(network)
+    create = " ".join(["docker network create --driver bridge", *map(shlex.quote, _label_args(labels)), name])
+    script = f"docker network inspect {name} >/dev/null 2>&1 || {create} >/dev/null"
+    return f"mkdir -p -m 0700 {LOCK_DIR} && flock -w 120 {shlex.quote(pod_lock_path(slug))} sh -c {shlex.quote(script)}"
 
 
 @operation()

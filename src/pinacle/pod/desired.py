@@ -43,7 +43,11 @@ FIELD_NAMES = {
     "publish_address": "publish address",
     "host_port": "host_port",
     "labels": "name or domain",
+    "pids_limit": "the pids limit",
 }
+# Host tasks one pod may hold (its gVisor sandbox's threads and its processes): a fork bomb in a
+# pod stops at this instead of exhausting the host's PIDs. An idle pod holds about 45.
+POD_PIDS_LIMIT = 4096
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,7 @@ class ContainerSpec:
     publish_address: str
     host_port: int | None
     labels: tuple[tuple[str, str], ...]
+    pids_limit: int = POD_PIDS_LIMIT
 
     def _payload(self, image_id: str | None) -> dict[str, object]:
         return {
@@ -77,6 +82,7 @@ class ContainerSpec:
             # Routes and services are applied live (router reload, supervisor update); the labels
             # record them at creation time and must not force a replacement.
             "labels": [kv for kv in self.labels if kv[0] not in LIVE_LABELS],
+            "pids_limit": self.pids_limit,
         }
 
     def config_hash(self, image_id: str | None) -> str:

@@ -110,9 +110,21 @@ def image_problem(plan: PodPlan, observed: ObservedPod) -> str:
     if observed.image_id is None:
         return (
             f"image {plan.container.image} is not on this host; build it with "
-            "docker/build-base-image.sh or docker/build-workstation-image.sh (or set image: in the pod file)"
+            "docker/build-image.sh base (or workstation) (or set image: in the pod file)"
         )
     return missing_from_image(list(plan.spec.services), plan.container.image, observed.image_services)
+
+
+def runtime_problem(plan: PodPlan, observed: ObservedPod) -> str:
+    """Why the pod's runtime is not one this host registered for gVisor (empty when it is)."""
+    known = observed.gvisor_runtimes
+    if known is None or plan.container.runtime in known:
+        return ""
+    registered = ", ".join(sorted(known)) or "none"
+    return (
+        f"runtime {plan.container.runtime} is not a gVisor runtime on this host (runtimes whose path is runsc "
+        f"in /etc/docker/daemon.json: {registered}); pods never run unsandboxed: run the host deploy"
+    )
 
 
 def container_change(plan: PodPlan, observed: ObservedPod) -> Change:
@@ -121,6 +133,10 @@ def container_change(plan: PodPlan, observed: ObservedPod) -> Change:
     current = observed.container
     if current is None:
         return Change(resource, Action.CREATE, f"under runtime {plan.container.runtime}")
+    if current.runtime != plan.container.runtime:
+        # Whatever its labels claim, a container under another runtime is replaced, never started.
+        why = f"it runs under runtime {current.runtime or 'unknown'}, not {plan.container.runtime}"
+        return Change(resource, Action.REPLACE, f"{why}; the workspace is kept")
     wanted = plan.container.config_hash(observed.image_id)
     if current.spec_hash != wanted:
         changed = plan.container.changed_fields(observed.image_id, current.labels.get(LABEL_SPEC_FIELDS))
@@ -194,7 +210,7 @@ def diff_pod(plan: PodPlan, observed: ObservedPod, taken: Mapping[int, str]) -> 
     if held is None and observed.record is not None:
         held = observed.record.host_port
     port = choose_port(plan.slug, plan.port_range, taken, plan.container.host_port, held)
-    problem = image_problem(plan, observed)
+    problem = runtime_problem(plan, observed) or image_problem(plan, observed)
     if not problem and fresh and port is None:
         low, high = plan.port_range
         problem = f"no free host port in {low}-{high}; delete pods or widen PINACLE_PORT_RANGE"

@@ -54,3 +54,8 @@ def pod_labels(slug: str) -> dict[str, str]:
 def workspace_mount(slug: str) -> str:
     """``--mount`` of the pod's workspace volume; Docker creates it labelled if it is not there yet."""
     return f"type=volume,source={volume_name(slug)},target={WORKSPACE},volume-label={LABEL_POD}={slug}"
+
+
+def pod_lock_path(slug: str) -> str:
+    """The pod's own lock on its host (root-only directory): creating its network takes it."""
+    return f"{LOCK_DIR}/pod-{slug}.lock"

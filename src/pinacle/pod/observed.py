@@ -130,6 +130,8 @@ class ObservedPod:
     record: PodRecord | None = None
     # Why the host record could not be read, when there is one that is damaged.
     record_error: str = ""
+    # The runtimes the host registered for runsc (None: not read, as in a restore's fresh diff).
+    gvisor_runtimes: frozenset[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -141,6 +143,7 @@ class HostPods:
     + images: image reference -> (image ID, catalog services it carries or None), for those asked
     + records: slug -> host record; damaged: slug -> why its record could not be read
     + listening: ports something on the host listens on
+    + gvisor_runtimes: the runtime names daemon.json registers for a runsc binary
     """
 
     containers: Mapping[str, ContainerRecord] = field(default_factory=dict)
@@ -150,6 +153,22 @@ class HostPods:
     records: Mapping[str, PodRecord] = field(default_factory=dict)
     damaged: Mapping[str, str] = field(default_factory=dict)
     listening: frozenset[int] = frozenset()
+    gvisor_runtimes: frozenset[str] = frozenset()
+
+    def sandboxed(self, container: ContainerRecord) -> bool:
+        """Does ``container`` run under one of the host's gVisor runtimes?"""
+        return container.runtime in self.gvisor_runtimes
+
+    def problem(self, container: ContainerRecord) -> str:
+        """What is wrong with a pod beyond its health (empty if nothing): it is not sandboxed, or
+        its host record is damaged. Day-2 commands show it loudly; a rollout repairs both."""
+        if not self.sandboxed(container):
+            return (
+                f"NOT SANDBOXED: it runs under runtime {container.runtime or 'unknown'}, which is not a gVisor "
+                "runtime on this host; `pinacle-deploy` its pod file to replace it, "
+                f"or `pinacle delete {container.slug}`"
+            )
+        return self.damaged.get(container.slug, "")
 
     def taken_ports(self) -> dict[int, str]:
         """Port -> owner: the pod whose container holds it, or "" for any other listener."""
@@ -170,4 +189,5 @@ class HostPods:
             image_services=services,
             record=self.records.get(slug),
             record_error=self.damaged.get(slug, ""),
+            gvisor_runtimes=self.gvisor_runtimes,
         )

@@ -127,6 +127,7 @@ def pod_record(
     host: str,
     statuses: Mapping[str, int] | None,
     now: datetime | None = None,
+    problem: str = "",
 ) -> PodStatus:
     """What ``pinacle list`` and ``pinacle status`` show of one pod (JSON: ``PodStatus.to_json``).
 
@@ -164,4 +165,5 @@ def pod_record(
         age_seconds=age(record.created, now),
         healthy=overall,
         services=tuple(services),
+        problem=problem,
     )

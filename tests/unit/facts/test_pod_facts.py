@@ -60,6 +60,9 @@ OUTPUT = [
     "/var/lib/pinacle/pods/broken.json:{not json",
     "#pinacle:listening",
     *TCP,
+    "#pinacle:daemon",
+    '{"runtimes": {"runsc": {"path": "/usr/bin/runsc"}, "runsc-kvm": {"path": "/usr/local/bin/runsc"},',
+    '  "fake": {"path": "/usr/bin/runc"}}}',
 ]
 
 
@@ -271,3 +274,12 @@ def test_a_container_removed_between_listing_and_inspecting_is_absent(stub_docke
     stub_docker.answer("inspect", rc=1, stdout=inspect_line() + "\n", stderr="Error: No such container: 6a1d\n")
     result = stub_docker.run(["sh", "-c", pod_states_command()])
     assert list(parse_pod_states(result.stdout.decode().splitlines()).containers) == ["demo"]
+
+
+def test_pod_states_read_the_runtimes_registered_for_runsc() -> None:
+    assert parse_pod_states(OUTPUT).gvisor_runtimes == frozenset({"runsc", "runsc-kvm"})
+
+
+def test_pod_states_trust_no_runtime_when_daemon_json_is_broken() -> None:
+    broken = [*OUTPUT[: OUTPUT.index("#pinacle:daemon") + 1], "{not json"]
+    assert parse_pod_states(broken).gvisor_runtimes == frozenset()

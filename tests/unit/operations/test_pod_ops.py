@@ -95,7 +95,11 @@ NETWORK_CASES: list[Case] = [
         "id": "absent_network_is_created_labelled_with_the_pod",
         "op": ops.pod_network,
         "args": {"diff": FRESH},
-        "commands": ["docker network create --driver bridge --label=pinacle.pod=demo pinacle-demo >/dev/null"],
+        "commands": [
+            "mkdir -p -m 0700 /run/pinacle && flock -w 120 /run/pinacle/pod-demo.lock sh -c "
+            "'docker network inspect pinacle-demo >/dev/null 2>&1 || "
+            "docker network create --driver bridge --label=pinacle.pod=demo pinacle-demo >/dev/null'"
+        ],
     },
 ]
 
@@ -180,6 +184,7 @@ def test_new_container_is_made_by_the_host_script_with_its_config_on_stdin(run_o
         "--network=pinacle-demo",
         "--cpus=1",
         "--memory=1024m",
+        "--pids-limit=4096",
         "--restart=unless-stopped",
         "--label=pinacle.domain=localhost",
         "--label=pinacle.name=Demo pod",

@@ -51,7 +51,7 @@ def applied(plan: PodPlan, running: bool = True, record: PodRecord | None = None
     return ObservedPod(
         network=True,
         volume=True,
-        container=ContainerRecord(plan.container.name, "c0ffee", status, labels=labels),
+        container=ContainerRecord(plan.container.name, "c0ffee", status, runtime=plan.container.runtime, labels=labels),
         image_id=IMAGE_ID,
         image_services=frozenset(plan.spec.services),
         record=applied_record(plan) if record is None else record,

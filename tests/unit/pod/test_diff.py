@@ -291,7 +291,7 @@ def test_an_image_that_carries_every_service_has_no_problem(make_plan: MakePlan,
 def test_a_missing_image_is_a_problem_that_says_how_to_build_it(make_plan: MakePlan) -> None:
     diff = diff_pod(make_plan(), ObservedPod(), {})
     assert diff.problem.startswith(
-        "image pinacle/base:latest is not on this host; build it with docker/build-base-image.sh"
+        "image pinacle/base:latest is not on this host; build it with docker/build-image.sh base"
     )
 
 
@@ -380,3 +380,25 @@ def test_a_pod_in_sync_is_described_as_no_change(make_plan: MakePlan, in_sync: I
         "No change to container pinacle-demo",
     ]
     assert all(line.startswith("No change to ") for line in lines)
+
+
+def test_a_runtime_the_host_did_not_register_for_runsc_is_a_problem(make_plan: MakePlan) -> None:
+    plan = make_plan()
+    diff = diff_pod(plan, ObservedPod(image_id=IMAGE_ID, gvisor_runtimes=frozenset({"runsc-kvm"})), TAKEN)
+    assert diff.problem.startswith("runtime runsc is not a gVisor runtime on this host")
+    assert "runsc-kvm" in diff.problem
+
+
+def test_an_unread_runtime_table_is_no_problem(make_plan: MakePlan, in_sync: InSync) -> None:
+    plan = make_plan()
+    assert diff_pod(plan, dataclasses.replace(in_sync(plan), gvisor_runtimes=None), TAKEN).problem == ""
+
+
+def test_a_container_under_another_runtime_is_replaced_never_started(make_plan: MakePlan, in_sync: InSync) -> None:
+    plan = make_plan()
+    observed = in_sync(plan)
+    assert observed.container is not None
+    impostor = dataclasses.replace(observed.container, runtime="runc", status="exited")
+    diff = diff_pod(plan, dataclasses.replace(observed, container=impostor), TAKEN)
+    assert diff.container.action is Action.REPLACE
+    assert diff.container.reason == "it runs under runtime runc, not runsc; the workspace is kept"

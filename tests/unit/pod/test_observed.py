@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -138,6 +139,7 @@ def test_observe_picks_out_one_pods_resources() -> None:
         volumes=frozenset({"pinacle-demo-workspace"}),
         images={"pinacle/base:latest": ("sha256:" + "ab" * 32, services)},
         records={"demo": RECORD},
+        gvisor_runtimes=frozenset({"runsc"}),
     )
     assert pods.observe("demo", "pinacle/base:latest", "pinacle-demo", "pinacle-demo-workspace") == ObservedPod(
         network=True,
@@ -146,12 +148,13 @@ def test_observe_picks_out_one_pods_resources() -> None:
         image_id="sha256:" + "ab" * 32,
         image_services=services,
         record=RECORD,
+        gvisor_runtimes=frozenset({"runsc"}),
     )
 
 
 def test_observe_of_a_pod_the_host_lacks_is_empty() -> None:
     assert HostPods().observe("demo", "pinacle/base:latest", "pinacle-demo", "pinacle-demo-workspace") == (
-        ObservedPod()
+        ObservedPod(gvisor_runtimes=frozenset())
     )
 
 
@@ -159,3 +162,16 @@ def test_observe_carries_why_a_record_is_damaged() -> None:
     pods = HostPods(damaged={"demo": "its host record is damaged: not JSON"})
     observed = pods.observe("demo", "img", "pinacle-demo", "pinacle-demo-workspace")
     assert (observed.record, observed.record_error) == (None, "its host record is damaged: not JSON")
+
+
+def test_a_container_under_a_runtime_the_host_registered_for_runsc_is_sandboxed() -> None:
+    pods = HostPods(gvisor_runtimes=frozenset({"runsc"}))
+    assert pods.sandboxed(replace(pod_container("demo", "30000"), runtime="runsc"))
+    assert pods.problem(replace(pod_container("demo", "30000"), runtime="runsc")) == ""
+
+
+def test_a_container_under_runc_is_flagged_not_sandboxed() -> None:
+    pods = HostPods(gvisor_runtimes=frozenset({"runsc"}))
+    impostor = replace(pod_container("demo", "30000"), runtime="runc")
+    assert not pods.sandboxed(impostor)
+    assert pods.problem(impostor).startswith("NOT SANDBOXED: it runs under runtime runc")

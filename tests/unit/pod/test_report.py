@@ -75,7 +75,7 @@ def test_pod_record_json_keeps_the_documented_shape() -> None:
     out = pod_record(record(), "@local", {"web-terminal": 200, "app": 502}, now).to_json()
     assert list(out) == [
         "host", "slug", "name", "state", "status", "exit_code", "restart_count", "host_port",
-        "image", "runtime", "created", "age_seconds", "healthy", "services",
+        "image", "runtime", "created", "age_seconds", "healthy", "services", "problem",
     ]  # fmt: skip
     assert list(out["services"][0]) == ["name", "port", "http_status", "healthy", "url"]
     assert out["services"][0]["url"] == "http://localhost-7681.pod-demo.localhost:30005/"
