@@ -14,7 +14,8 @@ from pinacle.progress import Progress, silent
 from pinacle.records import PlannedChange, PodPlanResult, PodRollout, frozen_mapping
 
 # A lost port claim means a concurrent deploy won that port: read the host again, choose again.
-CLAIM_ATTEMPTS = 3
+# N deploys racing for the lowest free port need up to N attempts; each costs a read (~0.1 s).
+CLAIM_ATTEMPTS = 8
 
 
 def plan_rollout(session: executor.Session, plans: Sequence[PodPlan]) -> list[tuple[Any, PodDiff, str | None]]:
@@ -56,30 +57,32 @@ def plan(session: executor.Session, plans: Sequence[PodPlan]) -> list[PodPlanRes
     ]
 
 
-def new_pods(pending: Mapping[str, Sequence[tuple[PodDiff, str | None]]]) -> dict[str, list[PodDiff]]:
-    """Host name -> the diffs of pods this run creates from nothing (no container, no record)."""
+def new_pods(pending: Mapping[str, Sequence[tuple[PodDiff, str | None]]]) -> dict[str, dict[str, bool]]:
+    """Host name -> slug -> purge, for the pods this run creates from nothing (no container and
+    no network yet); purge: their workspace volume is this run's too."""
     return {
-        host: [d for d, _image_id in diffs if d.container.action is Action.CREATE and d.network.pending]
+        host: {
+            d.plan.slug: d.volume.pending
+            for d, _image_id in diffs
+            if d.container.action is Action.CREATE and d.network.pending
+        }
         for host, diffs in pending.items()
     }
 
 
-def remove_what_failed_pods_left(
-    target: str, pending: Mapping[str, Sequence[tuple[PodDiff, str | None]]], step: Progress
-) -> None:
-    """After a failed run, remove what it made of pods it was creating and that did not come up:
+def remove_what_failed_pods_left(target: str, created: Mapping[str, Mapping[str, bool]], step: Progress) -> None:
+    """After a failed run, remove what it made of the pods it was creating that did not come up:
     their network, and their workspace volume when this run created it too. A pod that existed
     before keeps everything; the next run converges it."""
-    created = new_pods(pending)
     if not any(created.values()):
         return
     with executor.session(target) as session:
         doomed: dict[str, list[tuple[str, bool]]] = {}
         for host in session.hosts:
             state = executor.observe_pods(host)
-            for diff in created.get(host.name, []):
-                if diff.plan.slug not in state.containers:  # one that came up is left to the next run
-                    doomed.setdefault(host.name, []).append((diff.plan.slug, diff.volume.pending))
+            for slug, purge in created.get(host.name, {}).items():
+                if slug not in state.containers:  # one that came up is left to the next run
+                    doomed.setdefault(host.name, []).append((slug, purge))
         if doomed:
             slugs = sorted({slug for pods in doomed.values() for slug, _purge in pods})
             step("cleanup", f"removing what the failed rollout made of {', '.join(slugs)}")
@@ -98,6 +101,9 @@ def roll_out(
     its services, a full port range or a held pinned port fails the whole run and changes nothing.
     """
     step = progress or silent()
+    # What this run creates from nothing, as its first read saw it: a retry after a lost port
+    # claim sees the network its first attempt made and must still count the pod as new.
+    created: dict[str, dict[str, bool]] = {}
     for attempt in range(1, CLAIM_ATTEMPTS + 1):
         with executor.session(target) as session:
             step("read", f"reading {target}")
@@ -108,17 +114,21 @@ def roll_out(
             for host, diff, image_id in diffs:
                 if diff.pending:
                     pending.setdefault(host.name, []).append((diff, image_id))
+            for host_name, pods in new_pods(pending).items():
+                for slug, purge in pods.items():
+                    created.setdefault(host_name, {}).setdefault(slug, purge)
             try:
                 if pending:
                     step("apply", f"changing {', '.join(d.plan.slug for ds in pending.values() for d, _i in ds)}")
                     session.apply(roll_out_pods, diffs=pending)
             except PortClaimLost:
                 if attempt == CLAIM_ATTEMPTS:
+                    remove_what_failed_pods_left(target, created, step)
                     raise
                 step("retry", "a concurrent deploy claimed the chosen port; reading the host again")
                 continue
             except DeployError:
-                remove_what_failed_pods_left(target, pending, step)
+                remove_what_failed_pods_left(target, created, step)
                 raise
             results = []
             for host in session.hosts:
