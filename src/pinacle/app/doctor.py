@@ -79,22 +79,23 @@ def _doctor_host(
         state, message = visibility
         fix = "" if state == "ok" else "keep host data runsc_rootfs_overlay false (the default), re-run the host deploy"
         checks.append(_check("snapshots", state, message, fix))
-    capacity = pool_capacity(pools)
-    usage = session.fact(host, NetworkUsage)
-    used = usage.get("bridge", 0)
-    state = level(used, capacity)
-    checks.append(
-        _check(
-            "address-pools",
-            state,
-            f"{used} of {capacity} pool subnets used ({usage.get('pinacle', 0)} by pods)"
-            + ("" if pools else "; daemon.json sets no default-address-pools"),
-            ""
-            if state == "ok"
-            else "delete unused pods/networks (`docker network prune`) or give dockerd larger "
-            "default-address-pools (host data docker_address_pools) and restart it",
+    if daemon_error is None:  # unreadable daemon.json: its pools are unknown, not absent
+        capacity = pool_capacity(pools)
+        usage = session.fact(host, NetworkUsage)
+        used = usage.get("bridge", 0)
+        state = level(used, capacity)
+        checks.append(
+            _check(
+                "address-pools",
+                state,
+                f"{used} of {capacity} pool subnets used ({usage.get('pinacle', 0)} by pods)"
+                + ("" if pools else "; daemon.json sets no default-address-pools"),
+                ""
+                if state == "ok"
+                else "delete unused pods/networks (`docker network prune`) or give dockerd larger "
+                "default-address-pools (host data docker_address_pools) and restart it",
+            )
         )
-    )
 
     pods = executor.observe_pods(host)  # one read of the host for the port count and every pod check
     low, high = settings.port_range

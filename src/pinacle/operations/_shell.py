@@ -11,9 +11,18 @@ def fail(message: str) -> str:
     return f"echo {shlex.quote('pinacle: ' + message)} >&2; exit 1"
 
 
-def write_file_command(path: str, content: str, mode: str = "0644") -> str:
-    """Write ``content`` to ``path`` atomically; base64 keeps any byte out of the shell's reach."""
+def write_file_command(path: str, content: str, mode: str = "0644", follow_symlinks: bool = False) -> str:
+    """Write ``content`` to ``path`` atomically; base64 keeps any byte out of the shell's reach.
+
+    With ``follow_symlinks`` a link at ``path`` stays a link and the file it points to is written.
+    """
     encoded = base64.b64encode(content.encode()).decode()
+    if follow_symlinks:
+        return (
+            f't=$(readlink -f {shlex.quote(path)}) && mkdir -p "$(dirname "$t")" && '
+            f'printf %s {encoded} | base64 -d > "$t.pinacle-tmp" && chmod {mode} "$t.pinacle-tmp" '
+            '&& mv -f "$t.pinacle-tmp" "$t"'
+        )
     target = shlex.quote(path)
     tmp = shlex.quote(path + ".pinacle-tmp")
     return (

@@ -8,10 +8,12 @@ from collections.abc import Generator
 
 from pyinfra import host
 from pyinfra.api import operation
+from pyinfra.api.exceptions import OperationError
 from pyinfra.facts.apt import AptSources, noninteractive_apt
 from pyinfra.facts.server import LinuxDistribution
 from pyinfra.operations import openrc, systemd
 
+from pinacle.errors import HostError
 from pinacle.facts.host import (
     AptPolicy,
     DockerImageId,
@@ -212,12 +214,16 @@ def docker_daemon_config(settings: HostSettings, init: str) -> Generator[str, No
     Keys the operator set survive. A running dockerd is reloaded (SIGHUP) when that applies the
     change, so running pods are untouched; otherwise restarted, which live-restore makes safe.
     """
-    current = parse_daemon_json(host.get_fact(FileText, path=DAEMON_JSON_PATH))
+    try:
+        current = parse_daemon_json(host.get_fact(FileText, path=DAEMON_JSON_PATH))
+    except HostError as exc:  # pyinfra prints an OperationError as one line, without a traceback
+        raise OperationError(str(exc)) from None
     desired = desired_daemon_config(current, settings)
     if desired == current:
         host.noop(f"{DAEMON_JSON_PATH} already holds the {settings.runsc_runtime_name} runtime")
         return
-    yield write_file_command(DAEMON_JSON_PATH, render_daemon_json(desired))
+    # An operator's daemon.json may be a link into their own config tree: edit the file behind it.
+    yield write_file_command(DAEMON_JSON_PATH, render_daemon_json(desired), follow_symlinks=True)
     if host.get_fact(DockerServer) is None:
         return  # the start operation brings dockerd up with the new file
     yield RELOAD_DOCKERD if reload_suffices(current, desired) else RESTART_DOCKERD[init]

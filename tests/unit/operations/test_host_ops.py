@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pyinfra.api.exceptions import OperationError
 from pyinfra.facts.apt import AptSources
 from pyinfra.facts.openrc import OpenrcEnabled, OpenrcStatus
 from pyinfra.facts.server import LinuxDistribution
@@ -438,7 +439,8 @@ def daemon_facts(current: str | None, docker: object = None) -> dict[Any, Any]:
 
 
 def write_of(current: Mapping[str, Any]) -> str:
-    return write_file_command(DAEMON_JSON_PATH, render_daemon_json(desired_daemon_config(current, SETTINGS)))
+    content = render_daemon_json(desired_daemon_config(current, SETTINGS))
+    return write_file_command(DAEMON_JSON_PATH, content, follow_symlinks=True)
 
 
 DAEMON_CASES: list[Case] = [
@@ -504,7 +506,7 @@ DAEMON_CASES: list[Case] = [
         "op": ops.docker_daemon_config,
         "args": {"settings": SETTINGS, "init": "systemd"},
         "facts": daemon_facts("{ not json", docker=DOCKER_UP),
-        "raises": (HostError, "not valid JSON.*fix or remove it"),
+        "raises": (OperationError, "not valid JSON.*fix or remove it"),
     },
 ]
 

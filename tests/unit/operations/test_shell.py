@@ -48,3 +48,19 @@ def test_wait_until_names_what_and_the_log_in_its_failure() -> None:
 
 def test_a_failed_step_before_a_wait_fails_the_command() -> None:
     assert sh("false && " + wait_until("true", "thing", 1, "/dev/null")).returncode != 0
+
+
+def test_write_file_command_edits_the_file_behind_a_link(tmp_path: Path) -> None:
+    real = tmp_path / "config" / "daemon.json"
+    real.parent.mkdir()
+    real.write_text("{}\n")
+    link = tmp_path / "daemon.json"
+    link.symlink_to(real)
+    subprocess.run(["sh", "-c", write_file_command(str(link), '{"a": 1}\n', follow_symlinks=True)], check=True)
+    assert link.is_symlink() and real.read_text() == '{"a": 1}\n'
+
+
+def test_write_file_command_writes_a_new_file_when_following_links(tmp_path: Path) -> None:
+    target = tmp_path / "new.json"
+    subprocess.run(["sh", "-c", write_file_command(str(target), "x\n", follow_symlinks=True)], check=True)
+    assert target.read_text() == "x\n" and not target.is_symlink()
