@@ -6,6 +6,7 @@ The deploy (``pinacle.deploys.host``) reads facts and hands them to these functi
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 from collections.abc import Iterable, Mapping
@@ -159,6 +160,22 @@ class HostSettings(BaseModel):
     # /14 cut into /24s: 1024 pod networks, where Docker's built-in pools run out after ~30.
     docker_address_pools: tuple[AddressPool, ...] = (AddressPool(base="10.200.0.0/14", size=24),)
     docker_live_restore: bool = True
+    # Egress rules (host script pinacle-egress): pods cannot reach the host, link-local addresses,
+    # each other's networks, nor these further IPv4 ranges (an office LAN, a database subnet).
+    pod_egress_rules: bool = True
+    pod_egress_deny: tuple[str, ...] = ()
+
+    @field_validator("pod_egress_deny")
+    @classmethod
+    def _deny_are_networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for cidr in value:
+            try:
+                network = ipaddress.ip_network(cidr, strict=True)
+            except ValueError as exc:
+                raise ValueError(f"pod_egress_deny takes IPv4 networks like 192.168.0.0/16: {exc}") from None
+            if network.version != 4 or "/" not in cidr:
+                raise ValueError(f"pod_egress_deny takes IPv4 networks with a prefix like 192.168.0.0/16, got {cidr!r}")
+        return value
 
     @field_validator("runsc_runtime_args")
     @classmethod
@@ -171,6 +188,12 @@ class HostSettings(BaseModel):
     @property
     def source(self) -> RunscSource:
         return RUNSC_SOURCES[self.runsc_source]
+
+    @property
+    def egress_args(self) -> tuple[str, ...]:
+        """``pinacle-egress`` arguments: the pools' networks, ``--``, the deny ranges."""
+        pools = [str(ipaddress.ip_network(pool.base, strict=False)) for pool in self.docker_address_pools]
+        return (*pools, "--", *self.pod_egress_deny)
 
     @property
     def runsc_path(self) -> str:
@@ -435,3 +458,25 @@ def runtime_failure_hint(output: str, settings: HostSettings) -> str:
             f"{DAEMON_JSON_PATH} and reload dockerd (kill -HUP $(cat {DOCKER_PIDFILE}))"
         )
     return "see the output above; `runsc --version` and the dockerd log under /var/log/pinacle help"
+
+
+EGRESS_SYSTEMD_UNIT = "/etc/systemd/system/pinacle-egress.service"
+EGRESS_OPENRC_SCRIPT = "/etc/init.d/pinacle-egress"
+
+
+def egress_boot_unit(init: str, script: str) -> tuple[str, str] | None:
+    """(path, text) of the unit that re-applies the egress rules at boot, after Docker; None
+    without an init system (the rules then last until the next reboot or host deploy)."""
+    if init == "systemd":
+        return EGRESS_SYSTEMD_UNIT, (
+            "[Unit]\nDescription=pinacle pod egress rules\nAfter=docker.service\nRequires=docker.service\n\n"
+            f"[Service]\nType=oneshot\nExecStart={script} reapply\nRemainAfterExit=yes\n\n"
+            "[Install]\nWantedBy=multi-user.target\n"
+        )
+    if init == "openrc":
+        return EGRESS_OPENRC_SCRIPT, (
+            '#!/sbin/openrc-run\ndescription="pinacle pod egress rules"\n\n'
+            "depend() {\n    after docker\n}\n\n"
+            f'start() {{\n    ebegin "Applying pinacle pod egress rules"\n    {script} reapply\n    eend $?\n}}\n'
+        )
+    return None

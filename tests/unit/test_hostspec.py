@@ -20,6 +20,7 @@ from pinacle.hostspec import (
     HostSettings,
     debian_mirror,
     desired_daemon_config,
+    egress_boot_unit,
     gvisor_runtimes,
     host_settings,
     installed_from_suite,
@@ -449,3 +450,28 @@ def test_gvisor_runtimes_are_the_names_whose_path_is_runsc() -> None:
     }
     assert gvisor_runtimes(daemon) == frozenset({"runsc", "runsc-debug"})
     assert gvisor_runtimes({}) == gvisor_runtimes({"runtimes": []}) == frozenset()
+
+
+def test_egress_args_are_the_pool_networks_then_the_denied_ranges() -> None:
+    settings = HostSettings(
+        docker_address_pools=(AddressPool(base="10.200.1.0/14", size=24),), pod_egress_deny=("192.168.0.0/16",)
+    )
+    assert settings.egress_args == ("10.200.0.0/14", "--", "192.168.0.0/16")
+
+
+@pytest.mark.parametrize("bad", ["192.168.1.1/16", "10.0.0.1", "fd00::/8", "lan", "10.0.0.0/33"])
+def test_egress_deny_takes_ipv4_networks_only(bad: str) -> None:
+    with pytest.raises(HostError, match="pod_egress_deny"):
+        host_settings({"pod_egress_deny": [bad]})
+
+
+def test_egress_boot_units_reapply_after_docker() -> None:
+    systemd_path, systemd_text = egress_boot_unit("systemd", "/usr/local/lib/pinacle/pinacle-egress") or ("", "")
+    assert systemd_path == "/etc/systemd/system/pinacle-egress.service"
+    assert (
+        "After=docker.service" in systemd_text
+        and "ExecStart=/usr/local/lib/pinacle/pinacle-egress reapply" in systemd_text
+    )
+    openrc_path, openrc_text = egress_boot_unit("openrc", "/usr/local/lib/pinacle/pinacle-egress") or ("", "")
+    assert openrc_path == "/etc/init.d/pinacle-egress" and "after docker" in openrc_text
+    assert egress_boot_unit("none", "/x") is None

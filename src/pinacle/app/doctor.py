@@ -12,7 +12,15 @@ from pinacle import executor
 from pinacle.app.pods import health_statuses, pods_of
 from pinacle.doctor_checks import level, pool_capacity, ports_in_range, snapshot_visibility
 from pinacle.errors import HostError
-from pinacle.facts.host import DockerImageId, DockerServer, FileText, NetworkUsage, RunscVersion, RuntimeProbe
+from pinacle.facts.host import (
+    DockerImageId,
+    DockerServer,
+    EgressRules,
+    FileText,
+    NetworkUsage,
+    RunscVersion,
+    RuntimeProbe,
+)
 from pinacle.hostspec import (
     DAEMON_JSON_PATH,
     PROBE_IMAGE,
@@ -22,6 +30,7 @@ from pinacle.hostspec import (
     runtime_failure_hint,
 )
 from pinacle.pod.health import healthy
+from pinacle.pod.names import EGRESS_SCRIPT
 from pinacle.pod.observed import ContainerRecord
 from pinacle.pod.settings import DeploySettings
 from pinacle.records import DoctorCheck, HostReport
@@ -97,6 +106,8 @@ def _doctor_host(
             )
         )
 
+    checks.append(_egress_check(session.fact(host, EgressRules, script=EGRESS_SCRIPT)))
+
     pods = executor.observe_pods(host)  # one read of the host for the port count and every pod check
     low, high = settings.port_range
     taken = ports_in_range(pods.taken_ports(), settings.port_range)
@@ -128,6 +139,17 @@ def _doctor_host(
     for record in found:
         checks.append(_pod_check(record, statuses.get(record.slug), pods.problem(record)))
     return checks
+
+
+def _egress_check(state: str) -> DoctorCheck:
+    """Are the egress rules the last host deploy applied still in place (a reboot without a boot
+    unit, or an iptables flush, removes them)?"""
+    if state == "in-place":
+        return _check("egress", "ok", "pods cannot reach the host, link-local addresses or other pods")
+    fix = "re-run the host deploy (pyinfra inventory/... deploys/vm.py); it applies them"
+    if state == "no-script":
+        return _check("egress", "warn", f"{EGRESS_SCRIPT} is not installed: pods may reach the host's services", fix)
+    return _check("egress", "fail", "the pod egress rules are not in place: pods can reach the host's services", fix)
 
 
 def _runtime_check(

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import importlib.resources
+import io
 
 from pyinfra import host
 from pyinfra.api import deploy
 from pyinfra.facts.server import Arch
-from pyinfra.operations import apk, apt, files
+from pyinfra.operations import apk, apt, files, openrc, systemd
 
 from pinacle.facts.host import HostPackageManager, InitSystem
-from pinacle.hostspec import HostSettings, host_settings, package_manager, runsc_source
+from pinacle.hostspec import HostSettings, egress_boot_unit, host_settings, package_manager, runsc_source
 from pinacle.operations import host as host_ops
-from pinacle.pod.names import POD_CREATE_SCRIPT
+from pinacle.pod.names import EGRESS_SCRIPT, POD_CREATE_SCRIPT
 
 HOST_DATA_DEFAULTS = {name: field.default for name, field in HostSettings.model_fields.items()}
 
@@ -24,7 +25,7 @@ def provision_host() -> None:
 
     Host data (all optional, see ``pinacle.hostspec.HostSettings``): ``runsc_source``, ``runsc_version``,
     ``runsc_runtime_name``, ``runsc_runtime_args``, ``runsc_debian_mirror``, ``runsc_rootfs_overlay``,
-    ``docker_address_pools``, ``docker_live_restore``.
+    ``docker_address_pools``, ``docker_live_restore``, ``pod_egress_rules``, ``pod_egress_deny``.
 
     ``runsc_source`` picks where runsc comes from:
 
@@ -81,6 +82,24 @@ def provision_host() -> None:
         mode="755",
         create_remote_dir=True,
     )
+    if settings.pod_egress_rules:
+        files.put(
+            name="Install the pod egress script",
+            src=str(importlib.resources.files("pinacle").joinpath("host_scripts", "pinacle-egress")),
+            dest=EGRESS_SCRIPT,
+            mode="755",
+            create_remote_dir=True,
+        )
+        host_ops.pod_egress(
+            name="Pod egress rules (no host, metadata, other pods)", settings=settings, script=EGRESS_SCRIPT
+        )
+        if unit := egress_boot_unit(init, EGRESS_SCRIPT):
+            path, text = unit
+            files.put(name="Install the egress rules' boot unit", src=io.StringIO(text), dest=path, mode="755")
+            if init == "systemd":
+                systemd.service(name="Enable the egress rules at boot", service="pinacle-egress", enabled=True)
+            else:
+                openrc.service(name="Enable the egress rules at boot", service="pinacle-egress", enabled=True)
     host_ops.probe_image(name="Import the runtime probe image", busybox=packages.busybox_static)
     host_ops.gvisor_runtime_works(
         name=f"Check a container runs under {settings.runsc_runtime_name} (and coreutils' ls in it)",

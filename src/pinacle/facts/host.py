@@ -212,3 +212,22 @@ class PathExists(FactBase[bool]):
 
     def process(self, output: list[str]) -> bool:
         return bool(output) and output[-1] == "yes"
+
+
+class EgressRules(FactBase[str]):
+    """``in-place``, ``missing`` or ``no-script``: are pinacle's pod egress rules what ``args`` ask?
+
+    + script: the installed ``pinacle-egress``
+    + args: its arguments (pools, ``--``, deny ranges); none: what it last applied
+    """
+
+    def command(self, script: str, args: tuple[str, ...] = ()) -> str:
+        quoted = shlex.quote(script)
+        check = " ".join([quoted, "check", *map(shlex.quote, args)])
+        return (
+            f"if [ -x {quoted} ]; then {check} >/dev/null 2>&1 && echo in-place || echo missing; "
+            "else echo no-script; fi"
+        )
+
+    def process(self, output: list[str]) -> str:
+        return output[-1].strip() if output else "missing"

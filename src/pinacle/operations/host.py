@@ -18,6 +18,7 @@ from pinacle.facts.host import (
     AptPolicy,
     DockerImageId,
     DockerServer,
+    EgressRules,
     FileSha512,
     FileText,
     HostPackageManager,
@@ -306,3 +307,21 @@ def gvisor_runtime_works(settings: HostSettings) -> Generator[str, None, None]:
         f"the probe container failed under {name} (runsc {version}, {settings.runsc_path}): "
         f"{probe_failure_line(output)}\n{output.strip()[-400:]}\nfix: {runtime_failure_hint(output, settings)}"
     )
+
+
+@operation()
+def pod_egress(settings: HostSettings, script: str) -> Generator[str, None, None]:
+    """
+    Keep pods from reaching the host, link-local addresses, other pods and denied ranges.
+
+    + settings: the validated host settings (address pools, ``pod_egress_deny``)
+    + script: the installed ``pinacle-egress``
+
+    The rules live in two chains of their own (PINACLE-EGRESS from DOCKER-USER, PINACLE-HOST
+    from INPUT), which dockerd keeps across its restarts; a boot unit re-applies them.
+    """
+    state = host.get_fact(EgressRules, script=script, args=settings.egress_args)
+    if state == "in-place":
+        host.noop("the pod egress rules are in place")
+        return
+    yield " ".join([shlex.quote(script), "apply", *map(shlex.quote, settings.egress_args)])

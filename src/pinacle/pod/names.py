@@ -28,6 +28,7 @@ PORT_LOCK = f"{LOCK_DIR}/ports.lock"
 # The host script that claims a port and creates, configures and starts a pod container
 # (src/pinacle/host_scripts/pinacle-pod-create, installed by the host deploy).
 POD_CREATE_SCRIPT = "/usr/local/lib/pinacle/pinacle-pod-create"
+EGRESS_SCRIPT = "/usr/local/lib/pinacle/pinacle-egress"
 
 
 def container_name(slug: str) -> str:

@@ -25,6 +25,7 @@ from pinacle.facts.host import (
     AptPolicy,
     DockerImageId,
     DockerServer,
+    EgressRules,
     FileSha512,
     FileText,
     HostPackageManager,
@@ -816,3 +817,35 @@ def assert_valid_shell(command: str) -> None:
     for shell in ("bash", "sh"):
         result = subprocess.run([shell, "-n", "-c", command], capture_output=True, text=True)
         assert result.returncode == 0, f"{shell}: {result.stderr}"
+
+
+EGRESS_SCRIPT_PATH = "/usr/local/lib/pinacle/pinacle-egress"
+DENYING = HostSettings(pod_egress_deny=("192.168.0.0/16",))
+EGRESS_CASES: list[Case] = [
+    {
+        "id": "rules_in_place_are_a_noop",
+        "op": ops.pod_egress,
+        "args": {"settings": SETTINGS, "script": EGRESS_SCRIPT_PATH},
+        "facts": {EgressRules: "in-place"},
+        "noop": "egress rules are in place",
+    },
+    {
+        "id": "missing_rules_are_applied_with_the_pools_and_denied_ranges",
+        "op": ops.pod_egress,
+        "args": {"settings": DENYING, "script": EGRESS_SCRIPT_PATH},
+        "facts": {EgressRules: "missing"},
+        "commands": [f"{EGRESS_SCRIPT_PATH} apply 10.200.0.0/14 -- 192.168.0.0/16"],
+    },
+    {
+        "id": "a_host_without_the_script_yet_gets_the_rules_after_it_is_installed",
+        "op": ops.pod_egress,
+        "args": {"settings": SETTINGS, "script": EGRESS_SCRIPT_PATH},
+        "facts": {EgressRules: "no-script"},
+        "commands": [f"{EGRESS_SCRIPT_PATH} apply 10.200.0.0/14 --"],
+    },
+]
+
+
+@pytest.mark.parametrize("case", EGRESS_CASES, ids=lambda c: c["id"])
+def test_pod_egress(case: Case, check_operation_case: CheckCase) -> None:
+    check_operation_case(case)
