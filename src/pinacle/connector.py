@@ -40,15 +40,9 @@ def run_local_command(command: str, stdin: Any = None, timeout: float | None = N
     """Run ``command`` through ``sh -c``; (exit code, its lines as pyinfra's CommandOutput)."""
     data = _stdin_bytes(stdin)
     try:
-        done = subprocess.run(
-            command,
-            shell=True,
-            input=data,
-            stdin=None if data is not None else subprocess.DEVNULL,
-            capture_output=True,
-            timeout=timeout,
-            check=False,
-        )
+        # input= or stdin=, never both (gevent's subprocess, in a patched process, refuses even None)
+        feed: dict[str, Any] = {"input": data} if data is not None else {"stdin": subprocess.DEVNULL}
+        done = subprocess.run(command, shell=True, capture_output=True, timeout=timeout, check=False, **feed)
         code, out, err = done.returncode, done.stdout, done.stderr
     except subprocess.TimeoutExpired as expired:
         code = TIMEOUT_EXIT

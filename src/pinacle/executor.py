@@ -49,8 +49,8 @@ def default_target(environ: Mapping[str, str] = os.environ, system: str | None =
 def make_inventory(target: str, state: State | None = None) -> Inventory:
     """An inventory file, ``@local``/``@ssh/...`` style host, or ``lima`` (the dev VM).
 
-    pyinfra executes inventory files with a state in context (it records the file being run), as
-    its own CLI does: pass the session's not yet initialised ``state``.
+    Inventory files run with a state in context, as under pyinfra's CLI (which pinacle does not
+    import: it monkey-patches the process for gevent): pass the session's uninitialised ``state``.
     """
     if target == LIMA_TARGET or target.startswith(f"{LIMA_TARGET}:"):
         from pinacle.lima import lima_inventory_hosts
@@ -61,13 +61,13 @@ def make_inventory(target: str, state: State | None = None) -> Inventory:
         # A connector host (@local, @ssh/...): no inventory file to run, so no need to load
         # pyinfra's CLI (a fifth of a second of imports).
         return Inventory(([target], {}))
-    from pyinfra_cli.inventory import make_inventory as pyinfra_make_inventory
+    from pinacle.inventory_file import load_inventory_file
 
     if not os.path.exists(target):
         raise TargetError(f"inventory {target!r} is neither a file nor a @connector host")
     try:
         with ctx_state.use(state or State()):
-            inventory: Inventory = pyinfra_make_inventory(target)
+            inventory = load_inventory_file(target)
     except Exception as exc:  # the inventory file is user code; any failure is a target error
         raise TargetError(f"could not load inventory {target}: {exc}") from exc
     if not len(inventory):

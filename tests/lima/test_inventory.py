@@ -10,9 +10,11 @@ SSH client parses a file shaped like the one Lima writes.
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,9 +25,9 @@ from pyinfra.api.inventory import Inventory
 from pyinfra.api.state import State
 from pyinfra.connectors.sshuserclient.client import SSHClient
 from pyinfra.context import ctx_state
-from pyinfra_cli.inventory import make_inventory
 
 from pinacle.errors import TargetError
+from pinacle.inventory_file import load_inventory_file
 from pinacle.lima import (
     DEFAULT_INSTANCE,
     INSTANCE_ENV_VAR,
@@ -225,10 +227,41 @@ def test_pyinfra_ssh_client_resolves_the_alias_through_the_lima_config(ssh_confi
 
 
 def load_inventory(name: str) -> Inventory:
+    """The inventory as pinacle loads it (pinacle.inventory_file: pyinfra's rules, not its CLI)."""
     with ctx_state.use(State()):
-        inventory = make_inventory(str(INVENTORY_DIR / name), cwd=str(REPO_ROOT))
+        inventory = load_inventory_file(INVENTORY_DIR / name, cwd=REPO_ROOT)
     assert isinstance(inventory, Inventory)
     return inventory
+
+
+# pyinfra's own CLI loader, in a process of its own: importing pyinfra_cli monkey-patches the
+# whole process for gevent, which the test process (threads, Playwright) must not be.
+PYINFRA_LOADER = """
+import json, sys
+from pyinfra.api.state import State
+from pyinfra.context import ctx_state
+from pyinfra_cli.inventory import make_inventory
+with ctx_state.use(State()):
+    inventory = make_inventory(sys.argv[1], cwd=sys.argv[2])
+print(json.dumps({h.name: {"groups": sorted(h.groups), "data": h.data.dict()} for h in inventory}, default=str))
+"""
+
+
+def described(inventory: Inventory) -> dict[str, Any]:
+    return json.loads(
+        json.dumps({h.name: {"groups": sorted(h.groups), "data": h.data.dict()} for h in inventory}, default=str)
+    )
+
+
+@pytest.mark.parametrize("name", ["local.py", "production.example.py"])
+def test_pinacle_loads_inventories_as_pyinfras_cli_does(name: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", PYINFRA_LOADER, str(INVENTORY_DIR / name), str(REPO_ROOT)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert described(load_inventory(name)) == json.loads(done.stdout.splitlines()[-1])
 
 
 def test_local_inventory() -> None:
