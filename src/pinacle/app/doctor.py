@@ -13,6 +13,7 @@ from pinacle.app.pods import health_statuses, pods_of
 from pinacle.doctor_checks import level, pool_capacity, ports_in_range, snapshot_visibility
 from pinacle.errors import HostError
 from pinacle.facts.host import DockerImageId, DockerServer, FileText, NetworkUsage, RunscVersion, RuntimeProbe
+from pinacle.facts.snapshot import SnapshotStates
 from pinacle.hostspec import (
     DAEMON_JSON_PATH,
     PROBE_IMAGE,
@@ -25,6 +26,7 @@ from pinacle.pod.health import healthy
 from pinacle.pod.observed import ContainerRecord
 from pinacle.pod.settings import DeploySettings
 from pinacle.records import DoctorCheck, HostReport
+from pinacle.snapshots import IN_PROGRESS, HostSnapshots
 
 
 def _check(name: str, status: str, message: str, fix: str = "") -> DoctorCheck:
@@ -126,6 +128,37 @@ def _doctor_host(
     statuses = health_statuses(host, found)
     for record in found:
         checks.append(_pod_check(record, statuses.get(record.slug)))
+    checks += _snapshot_checks(session.fact(host, SnapshotStates), set(pods.records))
+    return checks
+
+
+def _snapshot_checks(found: HostSnapshots, recorded: set[str]) -> list[DoctorCheck]:
+    """Warn about what interrupted snapshots and restores left, with the command that removes it."""
+    checks = []
+    for snap in found.snapshots:
+        if not snap.leftovers or snap.state == IN_PROGRESS:
+            continue
+        what = "incomplete (an interrupted `pinacle snapshot`)" if not snap.complete else "complete, with leftovers"
+        checks.append(
+            _check(
+                f"snapshot {snap.name}",
+                "warn",
+                f"{what}: {', '.join(snap.leftovers)}",
+                f"`pinacle snapshot delete {snap.name}`"
+                + (" or take it again" if not snap.complete else "")
+                + ", or `pinacle snapshot prune` for every snapshot's leftovers",
+            )
+        )
+    for slug, marker in sorted(found.restores.items()):
+        checks.append(
+            _check(
+                f"restore {slug}",
+                "warn",
+                f"pod {slug} is an unfinished restore of snapshot {marker.snapshot}"
+                + ("" if slug in recorded else " (it has no host record)"),
+                f"finish it: `pinacle restore {marker.snapshot} --as {slug}`; or `pinacle delete {slug} --purge`",
+            )
+        )
     return checks
 
 

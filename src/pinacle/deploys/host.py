@@ -13,6 +13,7 @@ from pinacle.facts.host import HostPackageManager, InitSystem
 from pinacle.hostspec import HostSettings, host_settings, package_manager, runsc_source
 from pinacle.operations import host as host_ops
 from pinacle.pod.names import POD_CREATE_SCRIPT
+from pinacle.snapshots import SNAPSHOT_SCRIPT
 
 HOST_DATA_DEFAULTS = {name: field.default for name, field in HostSettings.model_fields.items()}
 
@@ -78,6 +79,13 @@ def provision_host() -> None:
         name="Install the pod create script",
         src=str(importlib.resources.files("pinacle").joinpath("host_scripts", "pinacle-pod-create")),
         dest=POD_CREATE_SCRIPT,
+        mode="755",
+        create_remote_dir=True,
+    )
+    files.put(
+        name="Install the snapshot script",
+        src=str(importlib.resources.files("pinacle").joinpath("host_scripts", "pinacle-snapshot")),
+        dest=SNAPSHOT_SCRIPT,
         mode="755",
         create_remote_dir=True,
     )
