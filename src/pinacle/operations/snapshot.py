@@ -122,7 +122,7 @@ def workspace_restored(plan: PodPlan, archive: str) -> Generator[str, None, None
     yield (
         f"docker run --rm -i --name {shlex.quote(restore_helper(plan.slug))} "
         f"--label {shlex.quote(f'{LABEL_RESTORE_HELPER}={plan.slug}')} "
-        f"--runtime {shlex.quote(plan.container.runtime)} --network none "
+        f"--log-driver none --runtime {shlex.quote(plan.container.runtime)} --network none "
         f"--user 0 --entrypoint sh --label {LABEL_POD}= "
         f"--mount {shlex.quote(workspace_mount(plan.slug))} "
         f"{shlex.quote(plan.container.image)} -c {shlex.quote(script)} < {shlex.quote(archive)}"

@@ -172,7 +172,7 @@ def test_restore_replace_rolls_a_pod_back_on_its_own_port(pod: dict[str, Any], s
 
 # Everything a Dockerfile, a shell or a JSON label could change on the way: $VAR and ${VAR},
 # quotes of both kinds, backslashes, newlines, tabs, unicode; and a supervisor's %.
-AWKWARD_NAME = 'rel data $HOME test "q" \'s\' \\n ${PATH} ünï ☃ 100%'
+AWKWARD_NAME = "rel data $HOME test \"q\" 's' \\n ${PATH} ünï ☃ 100%"
 AWKWARD_ENV = {
     "DOLLAR": "$HOME and ${PATH} and $(id -u) and `id -u` and $$",
     "QUOTES": 'say "hi" and it\'s \\"escaped\\"',
@@ -183,8 +183,8 @@ AWKWARD_ENV = {
     "PERCENT": "100% %(ENV_HOME)s",
 }
 AWKWARD_COMMAND = (
-    "sh -c 'printf \"%s|%s\\n\" \"$DOLLAR\" \"ü ☃ \\$HOME \\\\ \" > /tmp/cmd.txt; "
-    "exec python3 -m http.server 3000 --directory /workspace' # \"$HOME\" 100%"
+    'sh -c \'printf "%s|%s\\n" "$DOLLAR" "ü ☃ \\$HOME \\\\ " > /tmp/cmd.txt; '
+    'exec python3 -m http.server 3000 --directory /workspace\' # "$HOME" 100%'
 )
 
 
