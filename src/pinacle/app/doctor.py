@@ -23,7 +23,8 @@ from pinacle.hostspec import (
     runtime_failure_hint,
 )
 from pinacle.pod.health import healthy
-from pinacle.pod.observed import ContainerRecord
+from pinacle.pod.names import network_name, volume_name
+from pinacle.pod.observed import ContainerRecord, HostPods
 from pinacle.pod.settings import DeploySettings
 from pinacle.records import DoctorCheck, HostReport
 from pinacle.snapshots import IN_PROGRESS, HostSnapshots
@@ -128,11 +129,11 @@ def _doctor_host(
     statuses = health_statuses(host, found)
     for record in found:
         checks.append(_pod_check(record, statuses.get(record.slug)))
-    checks += _snapshot_checks(session.fact(host, SnapshotStates), set(pods.records))
+    checks += _snapshot_checks(session.fact(host, SnapshotStates), pods)
     return checks
 
 
-def _snapshot_checks(found: HostSnapshots, recorded: set[str]) -> list[DoctorCheck]:
+def _snapshot_checks(found: HostSnapshots, pods: HostPods) -> list[DoctorCheck]:
     """Warn about what interrupted snapshots and restores left, with the command that removes it."""
     checks = []
     for snap in found.snapshots:
@@ -150,12 +151,15 @@ def _snapshot_checks(found: HostSnapshots, recorded: set[str]) -> list[DoctorChe
             )
         )
     for slug, marker in sorted(found.restores.items()):
+        built = slug in pods.containers or network_name(slug) in pods.networks or volume_name(slug) in pods.volumes
+        if not built:
+            continue  # a mark whose pod was deleted since: the next restore of that slug overwrites it
         checks.append(
             _check(
                 f"restore {slug}",
                 "warn",
                 f"pod {slug} is an unfinished restore of snapshot {marker.snapshot}"
-                + ("" if slug in recorded else " (it has no host record)"),
+                + ("" if slug in pods.records else " (it has no host record)"),
                 f"finish it: `pinacle restore {marker.snapshot} --as {slug}`; or `pinacle delete {slug} --purge`",
             )
         )
