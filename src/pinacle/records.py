@@ -179,7 +179,13 @@ class PodPlanResult:
 
 @dataclass(frozen=True)
 class SnapshotInfo:
-    """A snapshot on a host: its image (the pod's root filesystem) and its workspace archive."""
+    """A snapshot on a host: its image (the pod's root filesystem) and its workspace archive.
+
+    ``state`` is ``complete`` (restorable), ``incomplete`` (what an interrupted ``pinacle snapshot``
+    left, named in ``leftovers``: `pinacle snapshot delete NAME` or `prune` removes it, taking it
+    again replaces it) or ``in-progress`` (another process is taking it now). ``leftovers`` also
+    names stray temporary files beside a complete snapshot.
+    """
 
     host: str
     name: str
@@ -188,9 +194,16 @@ class SnapshotInfo:
     archive: str
     created: str
     size_bytes: int
+    state: str = "complete"
+    leftovers: tuple[str, ...] = ()
+
+    @property
+    def complete(self) -> bool:
+        return self.state == "complete"
 
     def to_json(self) -> dict[str, Any]:
-        """``{"host", "name", "source_slug", "image", "archive", "created", "size_bytes"}``."""
+        """``{"host", "name", "source_slug", "image", "archive", "created", "size_bytes", "state",
+        "leftovers": [TEXT, ...]}``."""
         return {
             "host": self.host,
             "name": self.name,
@@ -199,6 +212,8 @@ class SnapshotInfo:
             "archive": self.archive,
             "created": self.created,
             "size_bytes": self.size_bytes,
+            "state": self.state,
+            "leftovers": list(self.leftovers),
         }
 
 

@@ -21,6 +21,7 @@ from pinacle.facts.host import (
     RunscVersion,
     RuntimeProbe,
 )
+from pinacle.facts.snapshot import SnapshotStates
 from pinacle.hostspec import (
     DAEMON_JSON_PATH,
     PROBE_IMAGE,
@@ -30,10 +31,11 @@ from pinacle.hostspec import (
     runtime_failure_hint,
 )
 from pinacle.pod.health import healthy
-from pinacle.pod.names import EGRESS_SCRIPT
-from pinacle.pod.observed import ContainerRecord
+from pinacle.pod.names import EGRESS_SCRIPT, network_name, volume_name
+from pinacle.pod.observed import ContainerRecord, HostPods
 from pinacle.pod.settings import DeploySettings
 from pinacle.records import DoctorCheck, HostReport
+from pinacle.snapshots import IN_PROGRESS, HostSnapshots
 
 
 def _check(name: str, status: str, message: str, fix: str = "") -> DoctorCheck:
@@ -138,6 +140,40 @@ def _doctor_host(
     statuses = health_statuses(host, found)
     for record in found:
         checks.append(_pod_check(record, statuses.get(record.slug), pods.problem(record)))
+    checks += _snapshot_checks(session.fact(host, SnapshotStates), pods)
+    return checks
+
+
+def _snapshot_checks(found: HostSnapshots, pods: HostPods) -> list[DoctorCheck]:
+    """Warn about what interrupted snapshots and restores left, with the command that removes it."""
+    checks = []
+    for snap in found.snapshots:
+        if not snap.leftovers or snap.state == IN_PROGRESS:
+            continue
+        what = "incomplete (an interrupted `pinacle snapshot`)" if not snap.complete else "complete, with leftovers"
+        checks.append(
+            _check(
+                f"snapshot {snap.name}",
+                "warn",
+                f"{what}: {', '.join(snap.leftovers)}",
+                f"`pinacle snapshot delete {snap.name}`"
+                + (" or take it again" if not snap.complete else "")
+                + ", or `pinacle snapshot prune` for every snapshot's leftovers",
+            )
+        )
+    for slug, marker in sorted(found.restores.items()):
+        built = slug in pods.containers or network_name(slug) in pods.networks or volume_name(slug) in pods.volumes
+        if not built:
+            continue  # a mark whose pod was deleted since: the next restore of that slug overwrites it
+        checks.append(
+            _check(
+                f"restore {slug}",
+                "warn",
+                f"pod {slug} is an unfinished restore of snapshot {marker.snapshot}"
+                + ("" if slug in pods.records else " (it has no host record)"),
+                f"finish it: `pinacle restore {marker.snapshot} --as {slug}`; or `pinacle delete {slug} --purge`",
+            )
+        )
     return checks
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,10 +10,16 @@ from pinacle import executor
 from pinacle.app.pods import pods, require_docker, require_pod
 from pinacle.app.rollout import CLAIM_ATTEMPTS
 from pinacle.deploys import snapshot as deploys
-from pinacle.errors import ConflictError, HostError, PortClaimLost, SnapshotNotFound, TargetError
-from pinacle.facts.host import PathExists
+from pinacle.errors import (
+    ConflictError,
+    DeployError,
+    HostError,
+    PortClaimLost,
+    SnapshotNotFound,
+    TargetError,
+)
 from pinacle.facts.pod import PodObjects
-from pinacle.facts.snapshot import ImageEnv, ProgramCommands, Snapshots
+from pinacle.facts.snapshot import ImageEnv, ProgramCommands, SnapshotStates
 from pinacle.pod.desired import PodPlan, plan_pod
 from pinacle.pod.diff import PodDiff, diff_pod
 from pinacle.pod.observed import ObservedPod
@@ -23,18 +28,29 @@ from pinacle.pod.settings import DeploySettings
 from pinacle.progress import Progress, silent
 from pinacle.records import PodStatus, SnapshotInfo
 from pinacle.snapshots import (
-    LABEL_SNAPSHOT_SPEC,
+    IN_PROGRESS,
+    SNAPSHOT_EXISTS_MESSAGE,
+    HostSnapshots,
+    RestoreMarker,
     SnapshotRecord,
     check_snapshot_name,
     default_snapshot_name,
     snapshot_archive,
+    snapshot_manifest_text,
     snapshot_spec_data,
 )
 
 
+def host_snapshots(session: executor.Session, host: Any) -> HostSnapshots:
+    """Every snapshot of one host, in every state, and its restores under way: one round trip."""
+    result: HostSnapshots = session.fact(host, SnapshotStates)
+    return result
+
+
 def snapshots(session: executor.Session) -> list[tuple[Any, SnapshotRecord]]:
+    """(host, snapshot) for every snapshot of the target, complete or not."""
     require_docker(session)
-    return [(h, s) for h in session.hosts for s in session.fact(h, Snapshots)]
+    return [(h, s) for h in session.hosts for s in host_snapshots(session, h).snapshots]
 
 
 def snapshot_info(host: Any, record: SnapshotRecord) -> SnapshotInfo:
@@ -46,30 +62,49 @@ def snapshot_info(host: Any, record: SnapshotRecord) -> SnapshotInfo:
         archive=snapshot_archive(record.name),
         created=record.created,
         size_bytes=record.size,
+        state=record.state,
+        leftovers=record.leftovers,
     )
 
 
 def list_snapshots(session: executor.Session) -> list[SnapshotInfo]:
-    """Every snapshot on the target."""
+    """Every snapshot on the target; ``state`` says which are incomplete or being taken now."""
     return [snapshot_info(h, s) for h, s in snapshots(session)]
 
 
 def find_snapshot(session: executor.Session, name: str) -> list[tuple[Any, SnapshotRecord]]:
+    """The snapshot called ``name`` (or with that image reference) on each host, in any state."""
     wanted = name.split(":")[-1].split("/")[-1] if "/" in name else name
     return [(h, s) for h, s in snapshots(session) if wanted in (s.name, s.image)]
+
+
+def _exists_conflict(name: str, exc: DeployError) -> ConflictError | None:
+    if f"snapshot {name} {SNAPSHOT_EXISTS_MESSAGE}" in str(exc):
+        return ConflictError(
+            f"snapshot {name} already exists (or another pinacle process is taking it); pick another name"
+        )
+    return None
 
 
 def snapshot(
     session: executor.Session, slug: str, name: str | None = None, progress: Progress | None = None
 ) -> list[SnapshotInfo]:
-    """Snapshot pod ``slug`` as ``name`` (default ``<slug>-<UTC time>``); the new records."""
+    """Snapshot pod ``slug`` as ``name`` (default ``<slug>-<UTC time>``); the new records.
+
+    The name is claimed on the host: a complete snapshot of that name, or one another process is
+    taking now, is a ConflictError. What an interrupted snapshot of that name left is removed first.
+    """
     step = progress or silent()
     name = check_snapshot_name(name or default_snapshot_name(slug))
     require_pod(session, slug, "nothing to snapshot")
     step("snapshot", f"snapshotting pod {slug} as {name}", slug)
     found = pods(session, slug)
-    if find_snapshot(session, name):
-        raise ConflictError(f"snapshot {name} already exists; pick another name or delete it")
+    for host, existing in find_snapshot(session, name):
+        if existing.state == IN_PROGRESS:
+            raise ConflictError(f"snapshot {name} already exists: another pinacle process is taking it on {host.name}")
+        if existing.complete:
+            raise ConflictError(f"snapshot {name} already exists; pick another name or delete it")
+        step("snapshot", f"removing what an interrupted snapshot {name} left: {', '.join(existing.leftovers)}", slug)
     created = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     if len(found) > 1:
         raise TargetError(f"pod {slug} is on several hosts; snapshot it with -i HOST")
@@ -80,19 +115,21 @@ def snapshot(
             commands = session.fact(host, ProgramCommands, container=record.name) if record.running else {}
             image_env = session.fact(host, ImageEnv, image=record.image)
         data = snapshot_spec_data(record, commands, image_env)
-        labels = {**record.labels, LABEL_SNAPSHOT_SPEC: json.dumps(data, sort_keys=True)}
-        session.apply(
-            deploys.snapshot_pod,
-            slug=slug,
-            snapshot=name,
-            runtime=record.runtime or "runsc",
-            labels=labels,
-            created=created,
-        )
-    return [snapshot_info(h, s) for h, s in find_snapshot(session, name)]
+        try:
+            session.apply(
+                deploys.snapshot_pod,
+                slug=slug,
+                snapshot=name,
+                runtime=record.runtime or "runsc",
+                manifest=snapshot_manifest_text(name, slug, created, data, record.labels),
+                created=created,
+            )
+        except DeployError as exc:
+            raise _exists_conflict(name, exc) or exc from exc
+    return [snapshot_info(h, s) for h, s in find_snapshot(session, name) if s.complete]
 
 
-def _restore_once(session: executor.Session, plan: PodPlan, archive: str, replace: bool) -> None:
+def _restore_once(session: executor.Session, plan: PodPlan, archive: str, replace: bool, marker: RestoreMarker) -> None:
     diffs: dict[str, tuple[PodDiff, str | None]] = {}
     for host in session.hosts:
         state = executor.observe_pods(host, (plan.container.image,))
@@ -109,20 +146,48 @@ def _restore_once(session: executor.Session, plan: PodPlan, archive: str, replac
         if diff.problem:
             raise HostError(f"{host.name}: pod {plan.slug}: {diff.problem}")
         diffs[host.name] = (diff, image_id)
-    session.apply(deploys.restore_pod, diffs=diffs, archive=archive, replace=replace)
+    markers = dict.fromkeys(diffs, marker)
+    session.apply(deploys.restore_pod, diffs=diffs, archive=archive, markers=markers, replace=replace)
 
 
 def delete_snapshot(session: executor.Session, name: str) -> bool:
+    """Remove snapshot ``name``, complete or not (what an interrupted run left); False if there is none.
+
+    ConflictError while a pod runs from its image, or while another process is taking it.
+    """
     found = find_snapshot(session, name)
-    orphan = any(session.fact(h, PathExists, path=snapshot_archive(name)) for h in session.hosts)
-    if not found and not orphan:
+    if not found:
         return False
-    image = found[0][1].image if found else None
-    users = [r.slug for _h, r in pods(session) if image and r.image == image]
+    for host, record in found:
+        if record.state == IN_PROGRESS:
+            raise ConflictError(f"snapshot {record.name} is being taken on {host.name} now; delete it when that ends")
+    images = {record.image for _h, record in found if record.image}
+    users = [r.slug for _h, r in pods(session) if r.image in images]
     if users:
         raise ConflictError(f"snapshot {name} is the image of pod(s) {', '.join(users)}; delete them first")
-    session.apply(deploys.delete_snapshot, snapshot=found[0][1].name if found else name, image=image)
+    real = found[0][1].name
+    try:
+        session.apply(deploys.delete_snapshot, snapshot=real)
+    except DeployError as exc:
+        if _exists_conflict(real, exc):
+            raise ConflictError(f"snapshot {real} is being taken or removed by another process now") from exc
+        raise
     return True
+
+
+def prune_snapshots(session: executor.Session, dry_run: bool = False) -> list[SnapshotInfo]:
+    """Remove what interrupted snapshots left: incomplete snapshots whole, and the stray temporary
+    images and partial files beside complete ones. Snapshots being taken now are left alone.
+    The snapshots that had leftovers (as they were before)."""
+    targets: dict[str, list[str]] = {}
+    pruned = []
+    for host, record in snapshots(session):
+        if record.leftovers and record.state != IN_PROGRESS:
+            targets.setdefault(host.name, []).append(record.name)
+            pruned.append(snapshot_info(host, record))
+    if targets and not dry_run:
+        session.apply(deploys.clean_snapshots, names=targets)
+    return pruned
 
 
 def restore(
@@ -142,14 +207,33 @@ def restore(
     found = find_snapshot(session, name)
     if not found:
         raise SnapshotNotFound(f"no snapshot {name} on {session.target}; see `pinacle snapshot list`")
+    for host, candidate in found:
+        if candidate.state == IN_PROGRESS:
+            raise ConflictError(
+                f"snapshot {candidate.name} is being taken on {host.name} now; restore it when that ends"
+            )
+        if not candidate.complete:
+            raise SnapshotNotFound(
+                f"snapshot {candidate.name} on {host.name} is incomplete (an interrupted `pinacle snapshot` left "
+                f"{', '.join(candidate.leftovers)}): take it again, or `pinacle snapshot delete {candidate.name}`"
+            )
     if len(session.hosts) > 1 and len(found) != len(session.hosts):
         raise TargetError(f"snapshot {name} is not on every host of {session.target}; pick one")
     record = found[0][1]
     slug = new_slug or record.source
     kept_port: int | None = None
+    unfinished: RestoreMarker | None = None
     for host in session.hosts:
         objects = session.fact(host, PodObjects, slug=slug)
-        if any(objects.values()) and not replace:
+        marker = host_snapshots(session, host).restores.get(slug)
+        if marker is not None and marker.snapshot == record.name:
+            unfinished = marker  # a restore of this snapshot as this slug was interrupted: finish it
+        elif any(objects.values()) and not replace:
+            if marker is not None:
+                raise ConflictError(
+                    f"pod {slug} on {host.name} is an unfinished restore of snapshot {marker.snapshot}: finish it "
+                    f"with `pinacle restore {marker.snapshot} --as {slug}`, or `pinacle delete {slug} --purge`"
+                )
             raise ConflictError(
                 f"pod {slug} (or its kept workspace volume) exists on {host.name}: restore --as another "
                 f"slug, or --replace to roll it back to the snapshot (its workspace is overwritten)"
@@ -157,17 +241,24 @@ def restore(
     if replace:
         ports = {r.host_port for _h, r in pods(session, slug) if r.host_port is not None}
         kept_port = ports.pop() if len(ports) == 1 else None  # hosts that disagree each get a free port
+    if unfinished is not None and kept_port is None:
+        kept_port = unfinished.host_port  # the port a killed --replace was keeping
     spec = spec_from_data(record.spec_data(), slug=slug, image=record.image, host_port=kept_port)
     plan = plan_pod(spec, DeploySettings.from_env())
-    step("restore", f"restoring {record.name} as pod {slug}" + (" (replacing it)" if replace else ""), slug)
+    doing = " (replacing it)" if replace else " (finishing an interrupted restore)" if unfinished else ""
+    step("restore", f"restoring {record.name} as pod {slug}{doing}", slug)
+    marker = RestoreMarker(slug, record.name, kept_port)
+    # What an interrupted restore built is removed like a replaced pod, then built again.
+    rebuild = replace or unfinished is not None
     with contextlib.ExitStack() as retries:
         for attempt in range(1, CLAIM_ATTEMPTS + 1):
             try:
-                _restore_once(session, plan, snapshot_archive(record.name), replace)
+                _restore_once(session, plan, snapshot_archive(record.name), rebuild, marker)
                 break
             except PortClaimLost:
                 if attempt == CLAIM_ATTEMPTS:
                     raise
+                rebuild = True  # the lost attempt made the network and workspace already
                 step("retry", "a concurrent deploy claimed the chosen port; reading the host again", slug)
                 # A pyinfra state runs its operations once: a new attempt needs a new session.
                 session = retries.enter_context(executor.session(session.target))

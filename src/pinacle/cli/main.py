@@ -19,7 +19,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "delete": ("pinacle.cli.pods", "delete", "Remove a pod's container and network (and volume with --purge)."),
     "logs": ("pinacle.cli.pods", "logs", "The pod's log, or one service's log."),
     "exec": ("pinacle.cli.pods", "exec_command", "Run a command in the pod (as its user, or --root)."),
-    "snapshot": ("pinacle.cli.snapshot", "snapshot", "Snapshot a pod; list and delete snapshots."),
+    "snapshot": ("pinacle.cli.snapshot", "snapshot", "Snapshot a pod; list, delete and prune snapshots."),
     "restore": ("pinacle.cli.snapshot", "restore", "Create a pod from a snapshot (or roll one back, --replace)."),
     "doctor": ("pinacle.cli.doctor", "doctor", "Check Docker, gVisor, pools, ports, images and every pod."),
 }

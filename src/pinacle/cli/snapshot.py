@@ -1,4 +1,4 @@
-"""``pinacle snapshot SLUG [NAME]``, ``snapshot list``, ``snapshot delete NAME``, ``restore``."""
+"""``pinacle snapshot SLUG [NAME]``, ``snapshot list``, ``snapshot delete NAME``, ``snapshot prune``, ``restore``."""
 
 from __future__ import annotations
 
@@ -31,11 +31,13 @@ class _DefaultToCreate(click.Group):
 
 @click.group(cls=_DefaultToCreate)
 def snapshot() -> None:
-    """Snapshots of pods: `pinacle snapshot SLUG [NAME]`, `list`, `delete NAME`.
+    """Snapshots of pods: `pinacle snapshot SLUG [NAME]`, `list`, `delete NAME`, `prune`.
 
     A snapshot is the pod container committed to the image pinacle-snapshot/SLUG:NAME (its root
     filesystem: installed packages, service configs) plus its workspace volume archived to
-    /var/lib/pinacle/snapshots/NAME.tar. Restore with `pinacle restore NAME [--as NEW-SLUG]`.
+    /var/lib/pinacle/snapshots/NAME.tar and its pod file in NAME.json beside it. Restore with
+    `pinacle restore NAME [--as NEW-SLUG]`. An interrupted snapshot is listed as incomplete:
+    take it again, delete it, or prune every one.
     """
 
 
@@ -49,7 +51,7 @@ def create(slug: str, name: str | None, target: str | None, as_json: bool) -> No
     """Snapshot pod SLUG as NAME (default SLUG-<UTC time>).
 
     JSON: ``{"snapshots": [SNAPSHOT]}``, SNAPSHOT = {"host", "name", "source_slug", "image",
-    "archive", "created", "size_bytes"}.
+    "archive", "created", "size_bytes", "state", "leftovers"}.
     """
     with executor.session(resolve_target(target)) as session:
         records = snapshots.snapshot(session, slug, name, progress_lines(quiet=as_json))
@@ -65,7 +67,7 @@ def create(slug: str, name: str | None, target: str | None, as_json: bool) -> No
 @json_option
 @report_errors
 def list_snapshots(target: str | None, as_json: bool) -> None:
-    """Every snapshot on the target. JSON: ``{"snapshots": [SNAPSHOT, ...]}``."""
+    """Every snapshot on the target, incomplete ones too. JSON: ``{"snapshots": [SNAPSHOT, ...]}``."""
     with executor.session(resolve_target(target)) as session:
         records = snapshots.list_snapshots(session)
     if as_json:
@@ -74,9 +76,15 @@ def list_snapshots(target: str | None, as_json: bool) -> None:
     if not records:
         click.echo("no snapshots")
         return
-    click.echo(f"{'NAME':<32} {'POD':<20} {'CREATED':<22} SIZE")
+    click.echo(f"{'NAME':<32} {'POD':<20} {'STATE':<12} {'CREATED':<22} SIZE")
     for r in records:
-        click.echo(f"{r.name:<32} {r.source_slug:<20} {r.created[:19]:<22} {r.size_bytes // (1024 * 1024)}MiB")
+        size = f"{r.size_bytes // (1024 * 1024)}MiB" if r.size_bytes else "-"
+        click.echo(f"{r.name:<32} {r.source_slug:<20} {r.state:<12} {r.created[:19]:<22} {size}")
+    for r in records:
+        if r.leftovers:
+            click.echo(f"{r.name}: left by an interrupted run: {', '.join(r.leftovers)}")
+    if any(r.leftovers and r.state != "in-progress" for r in records):
+        click.echo("remove them with `pinacle snapshot delete NAME` or `pinacle snapshot prune`")
 
 
 @snapshot.command("delete")
@@ -84,10 +92,34 @@ def list_snapshots(target: str | None, as_json: bool) -> None:
 @target_option
 @report_errors
 def delete_snapshot(name: str, target: str | None) -> None:
-    """Remove snapshot NAME (its image and workspace archive)."""
+    """Remove snapshot NAME (its image, workspace archive and manifest), complete or not."""
     with executor.session(resolve_target(target)) as session:
         existed = snapshots.delete_snapshot(session, name)
     click.echo(f"snapshot {name} deleted" if existed else f"snapshot {name} does not exist")
+
+
+@snapshot.command("prune")
+@click.option("--dry-run", is_flag=True, help="Only list what would be removed.")
+@target_option
+@json_option
+@report_errors
+def prune(dry_run: bool, target: str | None, as_json: bool) -> None:
+    """Remove what interrupted snapshots left: incomplete snapshots, and temporary images and
+    partial files beside complete ones. Snapshots being taken now are left alone.
+
+    JSON: ``{"snapshots": [SNAPSHOT, ...], "dry_run": BOOL}`` (as they were before pruning).
+    """
+    with executor.session(resolve_target(target)) as session:
+        records = snapshots.prune_snapshots(session, dry_run=dry_run)
+    if as_json:
+        echo_json({"snapshots": [r.to_json() for r in records], "dry_run": dry_run})
+        return
+    if not records:
+        click.echo("no snapshot leftovers")
+    verb = "would remove" if dry_run else "removed"
+    for r in records:
+        what = "incomplete snapshot" if r.state != "complete" else "leftovers beside snapshot"
+        click.echo(f"{verb} {what} {r.name} on {r.host}: {', '.join(r.leftovers)}")
 
 
 @click.command()

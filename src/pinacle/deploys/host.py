@@ -14,6 +14,7 @@ from pinacle.facts.host import HostPackageManager, InitSystem
 from pinacle.hostspec import HostSettings, egress_boot_unit, host_settings, package_manager, runsc_source
 from pinacle.operations import host as host_ops
 from pinacle.pod.names import EGRESS_SCRIPT, POD_CREATE_SCRIPT
+from pinacle.snapshots import SNAPSHOT_SCRIPT
 
 HOST_DATA_DEFAULTS = {name: field.default for name, field in HostSettings.model_fields.items()}
 
@@ -100,6 +101,13 @@ def provision_host() -> None:
                 systemd.service(name="Enable the egress rules at boot", service="pinacle-egress", enabled=True)
             else:
                 openrc.service(name="Enable the egress rules at boot", service="pinacle-egress", enabled=True)
+    files.put(
+        name="Install the snapshot script",
+        src=str(importlib.resources.files("pinacle").joinpath("host_scripts", "pinacle-snapshot")),
+        dest=SNAPSHOT_SCRIPT,
+        mode="755",
+        create_remote_dir=True,
+    )
     host_ops.probe_image(name="Import the runtime probe image", busybox=packages.busybox_static)
     host_ops.gvisor_runtime_works(
         name=f"Check a container runs under {settings.runsc_runtime_name} (and coreutils' ls in it)",

@@ -1,133 +1,108 @@
-"""Operations on snapshots: take one of a pod, remove one, restore a workspace from one.
+"""Operations on snapshots: take one of a pod, clean or remove one, restore a workspace from one.
 
-Like the pod operations, each reads facts when it runs and yields only what is needed.
+Like the pod operations, each reads facts when it runs and yields only what is needed. Taking,
+cleaning and removing run the host script ``pinacle-snapshot`` (the name's lock, the order of
+writes and what a killed run left are its business); a restore is marked on the host before it
+creates anything and unmarked after the pod's host record.
 """
 
 from __future__ import annotations
 
-import json
+import base64
 import shlex
-from collections.abc import Generator, Mapping
+from collections.abc import Generator
 
 from pyinfra import host
 from pyinfra.api import operation
 
-from pinacle.facts.host import DockerImageId
 from pinacle.facts.pod import PodContainer
+from pinacle.operations._shell import write_file_command
 from pinacle.pod.desired import PodPlan
-from pinacle.pod.names import (
-    LABEL_POD,
-    LABEL_PORT,
-    LABEL_SPEC_FIELDS,
-    LABEL_SPEC_HASH,
-    WORKSPACE,
-    container_name,
-    volume_name,
-    workspace_mount,
-)
+from pinacle.pod.names import LABEL_POD, WORKSPACE, container_name, workspace_mount
 from pinacle.snapshots import (
-    LABEL_SNAPSHOT_CREATED,
-    LABEL_SNAPSHOT_LABELS,
-    LABEL_SNAPSHOT_NAME,
-    LABEL_SNAPSHOT_OF,
-    LABEL_SNAPSHOT_SPEC,
-    SNAPSHOT_DIR,
-    snapshot_archive,
-    snapshot_image,
-    snapshot_tmp_image,
+    RESTORE_DIR,
+    SNAPSHOT_SCRIPT,
+    RestoreMarker,
+    restore_helper,
+    restore_marker_path,
 )
 
-
-def dockerfile_label(key: str, value: str) -> str:
-    """A ``LABEL`` instruction for ``docker commit --change``: the value double-quoted, escaped."""
-    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-    return f'LABEL {key}="{escaped}"'
+LABEL_RESTORE_HELPER = "pinacle.restore.helper"
 
 
-def snapshot_script(
-    slug: str,
-    name: str,
-    runtime: str,
-    labels: Mapping[str, str],
-    created: str,
-) -> str:
-    """Commit the container and archive its workspace; publish both only once both succeeded.
-
-    The image is committed under a temporary repository and the archive written as ``.part``; the
-    final tag is the commit point. Any failure (or a pre-existing snapshot of that name) removes
-    the temporaries and leaves no image under the final name.
-    """
-    container = shlex.quote(container_name(slug))
-    tmp = shlex.quote(snapshot_tmp_image(slug, name))
-    final = shlex.quote(snapshot_image(slug, name))
-    archive = shlex.quote(snapshot_archive(name))
-    part = shlex.quote(snapshot_archive(name) + ".part")
-    source_labels = {k: v for k, v in sorted(labels.items()) if k.startswith("pinacle.") and k != LABEL_SNAPSHOT_SPEC}
-    changes = [
-        # The image must not look like a pod: a helper started from it would be counted as one.
-        dockerfile_label(LABEL_POD, ""),
-        dockerfile_label(LABEL_PORT, ""),
-        dockerfile_label(LABEL_SPEC_HASH, ""),
-        dockerfile_label(LABEL_SPEC_FIELDS, ""),
-        dockerfile_label(LABEL_SNAPSHOT_OF, slug),
-        dockerfile_label(LABEL_SNAPSHOT_NAME, name),
-        dockerfile_label(LABEL_SNAPSHOT_CREATED, created),
-        dockerfile_label(LABEL_SNAPSHOT_LABELS, json.dumps(source_labels, sort_keys=True)),
-        dockerfile_label(LABEL_SNAPSHOT_SPEC, labels[LABEL_SNAPSHOT_SPEC]),
-    ]
-    change_args = " ".join(f"--change {shlex.quote(c)}" for c in changes)
-    exists = shlex.quote(f"pinacle: snapshot {name} already exists; pick another name")
-    return (
-        "set -e; "
-        f"cleanup() {{ docker rmi {tmp} >/dev/null 2>&1 || true; rm -f {part}; "
-        f"docker image inspect {final} >/dev/null 2>&1 || rm -f {archive}; }}; "
-        "trap cleanup EXIT; "
-        f"if docker image inspect {final} >/dev/null 2>&1; then echo {exists} >&2; exit 1; fi; "
-        f"mkdir -p {shlex.quote(SNAPSHOT_DIR)}; "
-        f"docker commit {change_args} {container} {tmp} >/dev/null; "
-        f"docker run --rm --runtime {shlex.quote(runtime)} --network none --user 0 "
-        f"--entrypoint tar --label {LABEL_POD}= "
-        f"-v {shlex.quote(volume_name(slug))}:{WORKSPACE}:ro "
-        f"-v {shlex.quote(SNAPSHOT_DIR)}:/snapshots "
-        f"{tmp} -C {WORKSPACE} -cf {shlex.quote('/snapshots/' + name + '.tar.part')} .; "
-        f"mv -f {part} {archive}; "
-        f"docker tag {tmp} {final}"
-    )
+def snapshot_command(slug: str, name: str, runtime: str, created: str, manifest: str) -> str:
+    """``pinacle-snapshot take``, the manifest on its standard input (base64: no byte reaches a shell)."""
+    payload = base64.b64encode(manifest.encode()).decode()
+    argv = " ".join(shlex.quote(a) for a in (SNAPSHOT_SCRIPT, "take", slug, name, runtime, created))
+    return f"printf %s {payload} | base64 -d | {argv}"
 
 
 @operation()
-def pod_snapshot(
-    slug: str, snapshot: str, runtime: str, labels: dict[str, str], created: str
-) -> Generator[str, None, None]:
+def pod_snapshot(slug: str, snapshot: str, runtime: str, manifest: str, created: str) -> Generator[str, None, None]:
     """
-    Snapshot a pod: ``docker commit`` to ``pinacle-snapshot/<slug>:<name>`` plus its workspace
-    volume archived to ``/var/lib/pinacle/snapshots/<name>.tar``.
+    Snapshot a pod: ``docker commit`` to ``pinacle-snapshot/<slug>:<name>``, its workspace volume
+    archived to ``/var/lib/pinacle/snapshots/<name>.tar`` and ``manifest`` stored as ``<name>.json``.
 
     + slug: the pod
     + snapshot: the snapshot's name (unique on the host)
     + runtime: the gVisor runtime the archiving helper runs under
-    + labels: the pod's labels, plus ``pinacle.snapshot.spec`` (the pod file it restores to)
+    + manifest: the snapshot's manifest (``snapshots.snapshot_manifest_text``), stored as given
     + created: RFC 3339 time recorded on the image
     """
     if host.get_fact(PodContainer, container=container_name(slug)) is None:
         host.noop(f"pod {slug} is not on this host")
         return
-    yield "sh -c " + shlex.quote(snapshot_script(slug, snapshot, runtime, labels, created))
+    yield snapshot_command(slug, snapshot, runtime, created, manifest)
 
 
 @operation()
-def snapshot_removed(snapshot: str, image: str | None) -> Generator[str, None, None]:
+def snapshot_removed(snapshot: str) -> Generator[str, None, None]:
     """
-    Remove a snapshot's image and workspace archive.
+    Remove a snapshot: its image, archive and manifest, and whatever an unfinished run left.
 
     + snapshot: the snapshot's name
-    + image: its image reference, None when only the archive is left
     """
-    commands = []
-    if image and host.get_fact(DockerImageId, image=image) is not None:
-        commands.append(f"docker rmi {shlex.quote(image)} >/dev/null")
-    commands.append(f"rm -f {shlex.quote(snapshot_archive(snapshot))}")
-    yield " && ".join(commands)
+    yield f"{SNAPSHOT_SCRIPT} remove {shlex.quote(snapshot)}"
+
+
+@operation()
+def snapshot_cleaned(snapshot: str) -> Generator[str, None, None]:
+    """
+    Remove what killed or failed runs of a snapshot left; a complete snapshot itself stays.
+
+    + snapshot: the snapshot's name
+    """
+    yield f"{SNAPSHOT_SCRIPT} clean {shlex.quote(snapshot)}"
+
+
+def _remove_restore_helper(slug: str) -> str:
+    label = shlex.quote(f"{LABEL_RESTORE_HELPER}={slug}")
+    return f'ids=$(docker ps -aq --filter label={label}) && {{ [ -z "$ids" ] || docker rm -f $ids >/dev/null; }}'
+
+
+@operation()
+def restore_started(marker: RestoreMarker) -> Generator[str, None, None]:
+    """
+    Mark pod ``marker.slug`` as being restored, before anything of it is made (and remove the
+    workspace helper a killed restore may have left running).
+
+    + marker: the restore (slug, snapshot, the host port a replacement keeps)
+    """
+    yield (
+        _remove_restore_helper(marker.slug)
+        + f" && mkdir -p -m 0700 {RESTORE_DIR} && "
+        + write_file_command(restore_marker_path(marker.slug), marker.to_json(), mode="0600")
+    )
+
+
+@operation()
+def restore_finished(slug: str) -> Generator[str, None, None]:
+    """
+    Unmark a restored pod, after its host record is written.
+
+    + slug: the pod
+    """
+    yield f"rm -f {shlex.quote(restore_marker_path(slug))}"
 
 
 @operation()
@@ -138,15 +113,17 @@ def workspace_restored(plan: PodPlan, archive: str) -> Generator[str, None, None
     + plan: the new pod's plan (its image is the snapshot image)
     + archive: the workspace tarball on the host
 
-    Restores run against a host without the pod (a replacement removes it first); the helper runs
-    under the pod's gVisor runtime and creates the volume labelled as the pod's.
+    The archive is streamed in on standard input: no host directory is mounted into the helper,
+    which runs the snapshot's own root filesystem. It runs under the pod's gVisor runtime, is
+    named after the pod (``pinacle-restore.<slug>``, removed by a retry) and creates the volume
+    labelled as the pod's.
     """
-    directory, _, base = archive.rpartition("/")
-    script = f"find {WORKSPACE} -mindepth 1 -delete && tar -xpf {shlex.quote('/snapshots/' + base)} -C {WORKSPACE}"
+    script = f"find {WORKSPACE} -mindepth 1 -delete && tar -xpf - -C {WORKSPACE}"
     yield (
-        f"docker run --rm --runtime {shlex.quote(plan.container.runtime)} --network none "
+        f"docker run --rm -i --name {shlex.quote(restore_helper(plan.slug))} "
+        f"--label {shlex.quote(f'{LABEL_RESTORE_HELPER}={plan.slug}')} "
+        f"--log-driver none --runtime {shlex.quote(plan.container.runtime)} --network none "
         f"--user 0 --entrypoint sh --label {LABEL_POD}= "
         f"--mount {shlex.quote(workspace_mount(plan.slug))} "
-        f"-v {shlex.quote(directory)}:/snapshots:ro "
-        f"{shlex.quote(plan.container.image)} -c {shlex.quote(script)}"
+        f"{shlex.quote(plan.container.image)} -c {shlex.quote(script)} < {shlex.quote(archive)}"
     )

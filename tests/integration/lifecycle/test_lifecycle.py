@@ -11,7 +11,7 @@ pytestmark = pytest.mark.integration
 
 POD_KEYS = {
     "host", "slug", "name", "state", "status", "exit_code", "restart_count", "host_port",
-    "image", "runtime", "created", "age_seconds", "healthy", "services",
+    "image", "runtime", "created", "age_seconds", "healthy", "services", "problem",
 }  # fmt: skip
 SERVICE_KEYS = {"name", "port", "http_status", "healthy", "url"}
 
