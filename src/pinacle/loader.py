@@ -133,7 +133,7 @@ class YamlDocument:
 class _Refused(yaml.MarkedYAMLError):
     """Something PyYAML would accept but a pod file must not have, at ``loc`` if known."""
 
-    def __init__(self, loc: Loc | None, problem: str, mark: yaml.Mark | None) -> None:
+    def __init__(self, loc: Loc | None, problem: str, mark: Any) -> None:
         super().__init__(problem=problem, problem_mark=mark)
         self.loc = loc
 
@@ -159,7 +159,7 @@ class PodYamlLoader(yaml.SafeLoader):
         self._nodes = 0
         self._open_anchors: set[str] = set()
 
-    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
         event = self.peek_event()
         if isinstance(event, yaml.AliasEvent):
             self._aliases += 1
@@ -168,7 +168,7 @@ class PodYamlLoader(yaml.SafeLoader):
                 raise _Refused(None, problem, event.start_mark)
             if event.anchor in self._open_anchors:
                 raise _Refused(None, "an alias inside its own anchor makes a recursive value", event.start_mark)
-            return super().compose_node(parent, index)  # type: ignore[no-any-return]
+            return super().compose_node(parent, index)
         self._composed += 1
         if self._composed > MAX_NODES:
             problem = f"more than {MAX_NODES} values; a pod file has a few dozen"
@@ -180,7 +180,7 @@ class PodYamlLoader(yaml.SafeLoader):
         if anchor is not None:
             self._open_anchors.add(anchor)
         try:
-            return super().compose_node(parent, index)  # type: ignore[no-any-return]
+            return super().compose_node(parent, index)
         finally:
             self._depth -= 1
             if anchor is not None:

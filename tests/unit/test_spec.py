@@ -365,7 +365,7 @@ def test_fields_at_their_limits_are_accepted() -> None:
             {"name": f"a{i}", "port": 3000 + i, "command": "x" * 4096, "health_path": "/" + "h" * 255}
             for i in range(32)
         ],
-        env={f"K{i}": "v" * 254 for i in range(128)},
+        env={f"K{i}": "v" * 250 for i in range(128)},
     )
     assert (len(spec.ports), len(spec.env)) == (32, 128)
 
