@@ -8,9 +8,12 @@ inert. Every slug starts with ``hostile-``.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import yaml
+
+_URL_PATH = re.compile(r"[A-Za-z0-9._~!&()*+,=:@/?%-]*")
 
 
 @dataclass(frozen=True)
@@ -44,8 +47,9 @@ def cases() -> list[Case]:
     for index, bad in enumerate(SHELL + NGINX):
         found.append(_refuse(f"slug-{index}", _pod(f"hostile-{bad}")))
         found.append(_refuse(f"image-{index}", _pod("hostile-image", image=f"pinacle/base:{bad}")))
-        port = {"name": "app", "port": 3000, "health_path": f"/{bad}"}
-        found.append(_refuse(f"health-path-{index}", _pod("hostile-hp", ports=[port])))
+        if not _URL_PATH.fullmatch(bad):  # '&' and the like are fine in a URL path (and quoted for curl)
+            port = {"name": "app", "port": 3000, "health_path": f"/{bad}"}
+            found.append(_refuse(f"health-path-{index}", _pod("hostile-hp", ports=[port])))
         found.append(_refuse(f"app-name-{index}", _pod("hostile-app", ports=[{"name": f"app{bad}", "port": 3000}])))
     for index, bad in enumerate(["runc", "crun", "runsc;id", "runsc\n", "$(id)", "r" * 65]):
         found.append(_refuse(f"runtime-{index}", _pod("hostile-runtime", runtime=bad)))
