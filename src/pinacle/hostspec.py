@@ -124,7 +124,7 @@ PINNED_DEBIAN_SUITES = tuple(sorted({s.debian_suite for s in RUNSC_SOURCES.value
 class AddressPool(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    base: str = Field(pattern=r"^\d{1,3}(\.\d{1,3}){3}/\d{1,2}$")
+    base: str = Field(pattern=r"^[0-9]{1,3}(\.[0-9]{1,3}){3}/[0-9]{1,2}$")
     size: int = Field(ge=16, le=30)
 
 
@@ -148,7 +148,7 @@ class HostSettings(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     runsc_source: RunscSourceName = "release"
-    runsc_version: str = Field(default=DEFAULT_RUNSC_VERSION, pattern=r"^\d{8}(\.\d+)?$")
+    runsc_version: str = Field(default=DEFAULT_RUNSC_VERSION, pattern=r"^[0-9]{8}(\.[0-9]+)?$")
     runsc_runtime_name: str = Field(default="runsc", pattern=r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
     runsc_runtime_args: tuple[str, ...] = ()
     # runsc_source = "debian-trixie" only; None: the mirror the host's own Debian sources use.

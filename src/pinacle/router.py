@@ -12,8 +12,11 @@ import jinja2
 
 from pinacle.errors import SpecError
 
-_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
-_HOSTNAME = re.compile(r"^(?=.{1,200}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$")
+_LABEL = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\Z", re.ASCII)
+# Used with fullmatch and ended by \Z (Python's $ would also match before a final newline).
+_HOSTNAME = re.compile(
+    r"(?=[a-z0-9.-]{1,200}\Z)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*\Z", re.ASCII
+)
 
 
 @dataclass(frozen=True)

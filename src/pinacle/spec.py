@@ -25,6 +25,7 @@ from pydantic import (
     Field,
     JsonValue,
     Strict,
+    StringConstraints,
     ValidationError,
     field_validator,
     model_validator,
@@ -41,12 +42,52 @@ MEMORY_MB_MAX = 262144
 CPUS_MAX = 64.0
 HOST_PORT_MIN = 1024
 
-SLUG_PATTERN = r"^[a-z0-9]([a-z0-9-]{0,40}[a-z0-9])?$"
-APP_NAME_PATTERN = r"^[a-z][a-z0-9-]{0,30}$"
-TEMPLATE_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
-RUNTIME_PATTERN = r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$"
-ENV_KEY_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
-HEALTH_PATH_PATTERN = r"""^/[^\s'"\\;{}$`]*$"""
+# Limits on every field, so that no pod file can make ``docker run`` fail with "Argument list too
+# long" (Linux allows 128 KiB per argument and about 2 MiB for all of them) or make the router or
+# supervisor configs huge. Each is far above what a real pod needs.
+NAME_MAX_LENGTH = 100
+COMMAND_MAX_LENGTH = 4096
+HEALTH_PATH_MAX_LENGTH = 256
+RUNTIME_MAX_LENGTH = 64
+TEMPLATE_MAX_LENGTH = 63
+MEMORY_MAX_LENGTH = 32
+SERVICES_MAX = 16
+PORTS_MAX = 32
+ENV_MAX_ENTRIES = 128
+ENV_KEY_MAX_LENGTH = 128
+ENV_VALUE_MAX_LENGTH = 16384
+ENV_MAX_BYTES = 32768
+"""The sum over env of ``len(KEY=VALUE)`` in UTF-8: what ``docker run --env`` arguments cost."""
+
+
+def _schema_pattern(body: str) -> str:
+    """``body`` anchored for JSON Schema, whose regexes (ECMA-262, no multiline flag) read ``$`` as
+    the very end of the input. Python's ``$`` also matches before a final newline, so Python never
+    checks with these strings: see :func:`_full`."""
+    return f"^{body}$"
+
+
+def _full(body: str) -> re.Pattern[str]:
+    r"""``body`` as a Python check: ASCII classes only, used with ``fullmatch`` and ended by ``\Z``,
+    so neither a trailing newline nor a Unicode digit or letter slips through."""
+    return re.compile(rf"(?:{body})\Z", re.ASCII)
+
+
+_SLUG = r"[a-z0-9]([a-z0-9-]{0,40}[a-z0-9])?"
+_APP_NAME = r"[a-z][a-z0-9-]{0,30}"
+_TEMPLATE = r"[a-z0-9][a-z0-9-]{0,62}"
+_RUNTIME = r"[a-zA-Z0-9][a-zA-Z0-9_.-]*"
+_ENV_KEY = r"[A-Za-z_][A-Za-z0-9_]*"
+# A URL path and query in plain ASCII, without whitespace, quotes, backslashes, ';', '{', '}',
+# '$', '`', '#', '<', '>', '|' or '^': nothing a shell, curl or an Nginx config would read.
+_HEALTH_PATH = r"/[A-Za-z0-9._~!&()*+,=:@/?%-]*"
+
+SLUG_PATTERN = _schema_pattern(_SLUG)
+APP_NAME_PATTERN = _schema_pattern(_APP_NAME)
+TEMPLATE_PATTERN = _schema_pattern(_TEMPLATE)
+RUNTIME_PATTERN = _schema_pattern(_RUNTIME)
+ENV_KEY_PATTERN = _schema_pattern(_ENV_KEY)
+HEALTH_PATH_PATTERN = _schema_pattern(_HEALTH_PATH)
 
 # Docker's reference grammar (distribution/reference), without the shell-hostile characters
 # it never allowed anyway: [registry[:port]/]path[:tag][@digest].
@@ -55,8 +96,19 @@ _DOMAIN = rf"{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*(?::[0-9]+)?"
 _PATH_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 _TAG = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
 _DIGEST = r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}"
-IMAGE_PATTERN = rf"^(?:{_DOMAIN}/)?{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*(?::{_TAG})?(?:@{_DIGEST})?$"
+_IMAGE = rf"(?:{_DOMAIN}/)?{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*(?::{_TAG})?(?:@{_DIGEST})?"
+IMAGE_PATTERN = _schema_pattern(_IMAGE)
 IMAGE_MAX_LENGTH = 255
+
+_CHECKS = {
+    "slug": _full(_SLUG),
+    "app_name": _full(_APP_NAME),
+    "template": _full(_TEMPLATE),
+    "runtime": _full(_RUNTIME),
+    "env_key": _full(_ENV_KEY),
+    "health_path": _full(_HEALTH_PATH),
+    "image": _full(_IMAGE),
+}
 
 UNSANDBOXED_RUNTIMES = frozenset({"runc", "crun", "youki", "io.containerd.runc.v2"})
 """Runtimes that would run a pod without gVisor; never accepted, not even as a fallback."""
@@ -68,7 +120,7 @@ _MEMORY_UNITS_MB = {
     "g": Decimal(1024),
     "t": Decimal(1024**2),
 }
-_MEMORY_RE = re.compile(r"(?P<amount>[0-9]+(?:\.[0-9]+)?)\s*(?P<unit>[kmgt])(?:ib?|b)?", re.IGNORECASE)
+_MEMORY_RE = re.compile(r"(?P<amount>[0-9]+(?:\.[0-9]+)?) ?(?P<unit>[kmgt])(?:ib?|b)?\Z", re.IGNORECASE | re.ASCII)
 
 _MEMORY_FORMS = "must be an amount like 512m, 1g, 1GiB, 768Mi or a whole number of MiB"
 
@@ -91,8 +143,8 @@ def _raise_at(title: str, problems: list[tuple[Loc, str, Any]]) -> None:
         raise ValidationError.from_exception_data(title, details)
 
 
-def _matches(pattern: str, value: str) -> bool:
-    return re.fullmatch(pattern, value) is not None
+def _matches(check: str, value: str) -> bool:
+    return _CHECKS[check].fullmatch(value) is not None
 
 
 def memory_to_mb(value: str | int) -> int:
@@ -107,7 +159,7 @@ def memory_to_mb(value: str | int) -> int:
     if isinstance(value, int):
         megabytes = Decimal(value)
     else:
-        match = _MEMORY_RE.fullmatch(value.strip())
+        match = None if len(value) > MEMORY_MAX_LENGTH else _MEMORY_RE.fullmatch(value)
         if match is None:
             raise ValueError(_MEMORY_FORMS)
         megabytes = Decimal(match["amount"]) * _MEMORY_UNITS_MB[match["unit"].lower()]
@@ -133,7 +185,7 @@ def _check_cpus(value: float) -> float:
 
 
 def _check_app_name(value: str) -> str:
-    if not _matches(APP_NAME_PATTERN, value):
+    if not _matches("app_name", value):
         raise _error("must start with a lowercase letter, then up to 30 lowercase letters, digits or '-'")
     return value
 
@@ -147,25 +199,28 @@ def _check_app_port(value: int) -> int:
 def _check_command(value: str) -> str:
     if not value.strip():
         raise _error("must not be empty (leave it out if the app is started some other way)")
-    if "\x00" in value or "\n" in value or "\r" in value:
-        raise _error("must be one line without NUL bytes")
+    if not all(char == "\t" or char.isprintable() for char in value):
+        raise _error("must be one line of printable characters (no NUL, line breaks or other control characters)")
     return value
 
 
 def _check_health_path(value: str) -> str:
-    if not _matches(HEALTH_PATH_PATTERN, value):
-        raise _error("must start with '/' and contain no whitespace, quotes, backslashes, ';', '{', '}', '$' or '`'")
+    if not _matches("health_path", value):
+        raise _error(
+            "must start with '/' and contain no whitespace, quotes, backslashes, ';', '{', '}', '$' or '`': "
+            "ASCII letters, digits and -._~!&()*+,=:@/?% only"
+        )
     return value
 
 
 def _check_name(value: str) -> str:
-    if not value.strip() or len(value) > 100 or not value.isprintable():
-        raise _error("must be 1..100 printable characters on one line")
+    if not value.strip() or len(value) > NAME_MAX_LENGTH or not value.isprintable():
+        raise _error(f"must be 1..{NAME_MAX_LENGTH} printable characters on one line")
     return value
 
 
 def _check_slug(value: str) -> str:
-    if not _matches(SLUG_PATTERN, value):
+    if not _matches("slug", value):
         raise _error(
             "must be a DNS label of at most 42 characters: lowercase letters, digits and '-', "
             "starting and ending with a letter or digit"
@@ -174,13 +229,13 @@ def _check_slug(value: str) -> str:
 
 
 def _check_template(value: str) -> str:
-    if not _matches(TEMPLATE_PATTERN, value):
+    if not _matches("template", value):
         raise _error("must be a template name: lowercase letters, digits and '-'")
     return value
 
 
 def _check_image(value: str) -> str:
-    if len(value) > IMAGE_MAX_LENGTH or not _matches(IMAGE_PATTERN, value):
+    if len(value) > IMAGE_MAX_LENGTH or not _matches("image", value):
         raise _error("must be a Docker image reference like pinacle/base:latest")
     return value
 
@@ -191,7 +246,7 @@ def _check_runtime(value: str) -> str:
             f"{value} is not a sandbox: pods always run under gVisor "
             "(use runsc or another name the host registered for runsc)"
         )
-    if not _matches(RUNTIME_PATTERN, value):
+    if not _matches("runtime", value):
         raise _error("must be a Docker runtime name like runsc")
     return value
 
@@ -203,7 +258,7 @@ def _check_host_port(value: int) -> int:
 
 
 def _check_env_key(value: str) -> str:
-    if not _matches(ENV_KEY_PATTERN, value):
+    if not _matches("env_key", value):
         raise _error("must be a variable name: letters, digits and '_', not starting with a digit")
     if value.upper().startswith("PINACLE_"):
         raise _error("names starting with PINACLE_ are reserved for pinacle itself")
@@ -219,9 +274,15 @@ def _check_env_value(value: str) -> str:
 StrictInt = Annotated[int, Strict()]
 StrictFloat = Annotated[float, Strict()]
 StrictStr = Annotated[str, Strict()]
-EnvKey = Annotated[str, Strict(), AfterValidator(_check_env_key)]
-EnvValue = Annotated[str, Strict(), AfterValidator(_check_env_value)]
-ServiceName = Annotated[str, Strict(), Field(json_schema_extra={"enum": list(CATALOG)})]
+
+
+EnvKey = Annotated[str, Strict(), StringConstraints(max_length=ENV_KEY_MAX_LENGTH), AfterValidator(_check_env_key)]
+EnvValue = Annotated[
+    str, Strict(), StringConstraints(max_length=ENV_VALUE_MAX_LENGTH), AfterValidator(_check_env_value)
+]
+ServiceName = Annotated[
+    str, Strict(), StringConstraints(max_length=64), Field(json_schema_extra={"enum": list(CATALOG)})
+]
 
 _MODEL_CONFIG = ConfigDict(extra="forbid", frozen=True)
 
@@ -239,6 +300,7 @@ class ResourceSpec(BaseModel):
     memory: Annotated[int | str, BeforeValidator(_check_memory)] = Field(
         default=1024,
         description="Memory limit: 512m, 1g, 1GiB, 768Mi, or a whole number of MiB",
+        json_schema_extra={"maxLength": MEMORY_MAX_LENGTH},
         examples=["512m", "1g", 2048],
     )
 
@@ -264,11 +326,15 @@ class AppPortSpec(BaseModel):
         description="Port the app listens on inside the pod (80 is the pod router's)",
         json_schema_extra={"minimum": 1, "maximum": 65535, "not": {"const": ROUTER_PORT}},
     )
-    command: Annotated[StrictStr, AfterValidator(_check_command)] | None = Field(
+    command: (
+        Annotated[StrictStr, StringConstraints(max_length=COMMAND_MAX_LENGTH), AfterValidator(_check_command)] | None
+    ) = Field(
         default=None,
         description="Foreground command the pod's supervisor runs; omit if nothing to start",
     )
-    health_path: Annotated[StrictStr, AfterValidator(_check_health_path)] = Field(
+    health_path: Annotated[
+        StrictStr, StringConstraints(max_length=HEALTH_PATH_MAX_LENGTH), AfterValidator(_check_health_path)
+    ] = Field(
         default="/",
         description="HTTP path requested through the router to decide the app is up",
         json_schema_extra={"pattern": HEALTH_PATH_PATTERN},
@@ -285,14 +351,16 @@ class PodSpec(BaseModel):
 
     model_config = _MODEL_CONFIG
 
-    name: Annotated[StrictStr, AfterValidator(_check_name)] = Field(
-        description="Human-readable name", json_schema_extra={"minLength": 1, "maxLength": 100}
+    name: Annotated[StrictStr, StringConstraints(max_length=NAME_MAX_LENGTH), AfterValidator(_check_name)] = Field(
+        description="Human-readable name", json_schema_extra={"minLength": 1}
     )
     slug: Annotated[StrictStr, AfterValidator(_check_slug)] = Field(
         description="DNS label naming the pod's container, network, volume and host names",
         json_schema_extra={"pattern": SLUG_PATTERN},
     )
-    template: Annotated[StrictStr, AfterValidator(_check_template)] | None = Field(
+    template: (
+        Annotated[StrictStr, StringConstraints(max_length=TEMPLATE_MAX_LENGTH), AfterValidator(_check_template)] | None
+    ) = Field(
         default=None,
         description="Built-in template merged under this file",
         json_schema_extra={"pattern": TEMPLATE_PATTERN},
@@ -302,21 +370,30 @@ class PodSpec(BaseModel):
         description="Docker image the pod runs",
         json_schema_extra={"pattern": IMAGE_PATTERN, "maxLength": IMAGE_MAX_LENGTH},
     )
-    runtime: Annotated[StrictStr, AfterValidator(_check_runtime)] = Field(
-        default="runsc",
-        description="Docker runtime name of gVisor on the host; runc is refused",
-        json_schema_extra={
-            "pattern": RUNTIME_PATTERN,
-            "not": {"enum": _UNSANDBOXED_JSON},
-        },
+    runtime: Annotated[StrictStr, StringConstraints(max_length=RUNTIME_MAX_LENGTH), AfterValidator(_check_runtime)] = (
+        Field(
+            default="runsc",
+            description="Docker runtime name of gVisor on the host; runc is refused",
+            json_schema_extra={
+                "pattern": RUNTIME_PATTERN,
+                "not": {"enum": _UNSANDBOXED_JSON},
+            },
+        )
     )
     resources: ResourceSpec = Field(default_factory=ResourceSpec)
-    services: tuple[ServiceName, ...] = Field(default=(), description="Catalog services to run, by name")
-    ports: tuple[AppPortSpec, ...] = Field(default=(), description="The user's own app ports")
+    services: tuple[ServiceName, ...] = Field(
+        default=(), max_length=SERVICES_MAX, description="Catalog services to run, by name"
+    )
+    ports: tuple[AppPortSpec, ...] = Field(default=(), max_length=PORTS_MAX, description="The user's own app ports")
     env: dict[EnvKey, EnvValue] = Field(
         default_factory=dict,
-        description="Environment variables for every process in the pod",
-        json_schema_extra={"propertyNames": {"pattern": ENV_KEY_PATTERN}},
+        max_length=ENV_MAX_ENTRIES,
+        description=(
+            "Environment variables for every process in the pod: at most "
+            f"{ENV_MAX_ENTRIES}, values of at most {ENV_VALUE_MAX_LENGTH} characters, "
+            f"{ENV_MAX_BYTES} bytes in all (KEY=VALUE, UTF-8)"
+        ),
+        json_schema_extra={"propertyNames": {"pattern": ENV_KEY_PATTERN, "maxLength": ENV_KEY_MAX_LENGTH}},
     )
     host_port: Annotated[StrictInt, AfterValidator(_check_host_port)] | None = Field(
         default=None,
@@ -341,6 +418,17 @@ class PodSpec(BaseModel):
             seen.add(name)
         _raise_at("PodSpec.services", problems)
         return services
+
+    @field_validator("env")
+    @classmethod
+    def _bounded_env(cls, env: dict[str, str]) -> dict[str, str]:
+        size = sum(len(f"{key}={value}".encode()) for key, value in env.items())
+        if size > ENV_MAX_BYTES:
+            raise _error(
+                f"takes {size} bytes in all (KEY=VALUE, UTF-8); at most {ENV_MAX_BYTES}: "
+                "Docker passes every variable on its command line"
+            )
+        return env
 
     @field_validator("ports")
     @classmethod

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import resource
 import subprocess
 import sys
 import textwrap
@@ -15,6 +16,8 @@ from pathlib import Path
 import pytest
 
 WritePod = Callable[..., Path]
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -94,3 +97,62 @@ def stub_docker(tmp_path: Path) -> StubDocker:
     script.write_text(_STUB.format(python=sys.executable, root=str(root)))
     script.chmod(0o755)
     return StubDocker(root)
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """What refusing one pod file cost a fresh process, and what it said."""
+
+    cpu_seconds: float
+    rss_growth_mb: float
+    error_type: str
+    message: str
+
+
+_MEASURE = """
+import json, resource, sys, time
+from pinacle.resolver import resolve
+resolve("pods/example.yaml")  # warm: imports, templates, pydantic's schema
+before = resource.getrusage(resource.RUSAGE_SELF)
+start = time.process_time()
+try:
+    resolve(sys.argv[1])
+    kind, message = "accepted", ""
+except BaseException as error:
+    kind, message = type(error).__name__, str(error)
+cpu = time.process_time() - start
+after = resource.getrusage(resource.RUSAGE_SELF)
+print(json.dumps({"cpu": cpu, "rss": (after.ru_maxrss - before.ru_maxrss) / 1024, "kind": kind, "message": message}))
+"""
+
+_MEMORY_CAP = 2 * 1024**3
+"""Address space of the measuring process: a regression fails the test, not the shared machine."""
+
+
+def _cap_memory() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (_MEMORY_CAP, _MEMORY_CAP))
+
+
+MeasureRefusal = Callable[[Path], Refusal]
+
+
+@pytest.fixture
+def measure_refusal() -> MeasureRefusal:
+    """Resolve a pod file in a fresh, memory-capped Python; its CPU time, peak RSS growth and error."""
+
+    def measure(path: Path) -> Refusal:
+        result = subprocess.run(
+            [sys.executable, "-c", _MEASURE, str(path)],
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+            timeout=120,
+            preexec_fn=_cap_memory,
+            check=False,
+        )
+        if result.returncode != 0 or not result.stdout.strip():
+            return Refusal(float("inf"), float("inf"), f"crashed ({result.returncode})", result.stderr[-2000:])
+        report = json.loads(result.stdout.strip().splitlines()[-1])
+        return Refusal(report["cpu"], report["rss"], report["kind"], report["message"])
+
+    return measure

@@ -10,7 +10,13 @@ from pydantic import ValidationError
 
 from pinacle.catalog import CATALOG
 from pinacle.spec import (
+    APP_NAME_PATTERN,
+    ENV_KEY_PATTERN,
+    HEALTH_PATH_PATTERN,
+    IMAGE_PATTERN,
+    RUNTIME_PATTERN,
     SLUG_PATTERN,
+    TEMPLATE_PATTERN,
     AppPortSpec,
     PodSpec,
     ResourceSpec,
@@ -320,3 +326,133 @@ def test_json_schema_carries_the_same_rules_as_the_validators() -> None:
     assert properties["slug"]["pattern"] == SLUG_PATTERN
     assert properties["services"]["items"]["enum"] == list(CATALOG)
     assert "runc" in properties["runtime"]["not"]["enum"]
+
+
+# --- Limits: nothing unbounded reaches docker run, the router or the supervisor -------------------
+
+
+@pytest.mark.parametrize(
+    ("fields", "location"),
+    [
+        ({"name": "x" * 101}, "name"),
+        ({"runtime": "r" * 65}, "runtime"),
+        ({"template": "t" * 64}, "template"),
+        ({"image": "a" * 256}, "image"),
+        ({"services": ["web-terminal"] * 17}, "services"),
+        ({"ports": [{"name": f"a{i}", "port": 3000 + i} for i in range(33)]}, "ports"),
+        ({"ports": [{"name": "app", "port": 3000, "command": "x" * 4097}]}, "ports.0.command"),
+        ({"ports": [{"name": "app", "port": 3000, "health_path": "/" + "x" * 256}]}, "ports.0.health_path"),
+        ({"env": {f"K{i}": "v" for i in range(129)}}, "env"),
+        ({"env": {"K" * 129: "v"}}, "env." + "K" * 129 + ".[key]"),
+        ({"env": {"K": "v" * 16385}}, "env.K"),
+        ({"env": {f"K{i}": "v" * 16000 for i in range(3)}}, "env"),
+        ({"resources": {"memory": "5" * 40 + "m"}}, "resources.memory"),
+    ],
+    ids=["name", "runtime", "template", "image", "services", "ports", "command", "health-path", "env-count",
+         "env-key", "env-value", "env-total", "memory"],
+)  # fmt: skip
+def test_every_field_has_a_limit(fields: dict[str, Any], location: str) -> None:
+    with pytest.raises(ValidationError) as error:
+        pod(**fields)
+    assert location in messages(error)
+
+
+def test_fields_at_their_limits_are_accepted() -> None:
+    spec = pod(
+        name="x" * 100,
+        runtime="r" * 64,
+        ports=[
+            {"name": f"a{i}", "port": 3000 + i, "command": "x" * 4096, "health_path": "/" + "h" * 255}
+            for i in range(32)
+        ],
+        env={f"K{i}": "v" * 250 for i in range(128)},
+    )
+    assert (len(spec.ports), len(spec.env)) == (32, 128)
+
+
+def test_the_env_total_counts_utf8_bytes_of_key_equals_value() -> None:
+    with pytest.raises(ValidationError) as error:
+        pod(env={"A": "é" * 8000, "B": "é" * 8400})
+    assert messages(error)["env"] == (
+        "takes 32804 bytes in all (KEY=VALUE, UTF-8); at most 32768: Docker passes every variable on its command line"
+    )
+
+
+def test_the_json_schema_shows_the_limits() -> None:
+    schema = pod_json_schema()
+    properties, app = schema["properties"], schema["$defs"]["AppPortSpec"]["properties"]
+    assert properties["name"]["maxLength"] == 100
+    assert properties["runtime"]["maxLength"] == 64
+    assert properties["services"]["maxItems"] == 16
+    assert properties["ports"]["maxItems"] == 32
+    assert properties["env"]["maxProperties"] == 128
+    assert properties["env"]["propertyNames"]["maxLength"] == 128
+    assert properties["env"]["additionalProperties"]["maxLength"] == 16384
+    assert "32768 bytes in all" in properties["env"]["description"]
+    assert app["command"]["anyOf"][0]["maxLength"] == 4096
+    assert app["health_path"]["maxLength"] == 256
+
+
+# --- Anchors: every check matches the whole value, in ASCII ---------------------------------------
+
+VALID_STRINGS = {
+    "slug": ("slug", "example"),
+    "template": ("template", "web-terminal"),
+    "image": ("image", "pinacle/base:latest"),
+    "runtime": ("runtime", "runsc"),
+    "name": ("name", "Example"),
+}
+
+
+@pytest.mark.parametrize("ending", ["\n", "\r\n", "\x00", " ", "\u2028"], ids=["lf", "crlf", "nul", "space", "u2028"])
+@pytest.mark.parametrize("field", ["slug", "template", "image", "runtime"])
+def test_a_valid_value_with_a_trailing_line_break_or_space_is_refused(field: str, ending: str) -> None:
+    value = {"slug": "example", "template": "web-terminal", "image": "pinacle/base:latest", "runtime": "runsc"}[field]
+    with pytest.raises(ValidationError) as error:
+        pod(**{field: value + ending})
+    assert field in messages(error)
+
+
+@pytest.mark.parametrize("ending", ["\n", "\r\n", "\x00", "\u2028"], ids=["lf", "crlf", "nul", "u2028"])
+def test_app_fields_with_a_trailing_line_break_are_refused(ending: str) -> None:
+    for fields in ({"name": "app" + ending}, {"health_path": "/health" + ending}, {"command": "./run" + ending}):
+        with pytest.raises(ValidationError):
+            AppPortSpec(**{"name": "app", "port": 3000, **fields})
+    with pytest.raises(ValidationError):
+        pod(env={"KEY" + ending: "x"})
+    with pytest.raises(ValidationError):
+        ResourceSpec(memory="512m" + ending)
+
+
+@pytest.mark.parametrize("memory", ["\uff15\uff11\uff12m", "512m\n", " 512m", "512\tm", "\u0661\u0660\u0662\u0664m"])
+def test_memory_is_ascii_digits_and_a_unit_only(memory: str) -> None:
+    with pytest.raises(ValidationError):
+        ResourceSpec(memory=memory)
+
+
+@pytest.mark.parametrize("path", ["/é", "/a#b", "/a<b>", "/a|b", "/a^b", "/\u00a0"])
+def test_health_paths_are_plain_ascii_url_paths(path: str) -> None:
+    with pytest.raises(ValidationError):
+        AppPortSpec(name="app", port=3000, health_path=path)
+
+
+@pytest.mark.parametrize("command", ["a\x0bb", "a\x0cb", "a\x1bb", "a\x85b", "a\u2028b", "a\u2029b", "a\x7fb"])
+def test_commands_hold_no_character_a_config_reader_would_split_on(command: str) -> None:
+    with pytest.raises(ValidationError) as error:
+        AppPortSpec(name="app", port=3000, command=command)
+    assert "one line of printable characters" in str(error.value)
+
+
+def test_commands_may_hold_tabs_and_shell_syntax() -> None:
+    command = "sh -c 'echo $(id) `id` \"$HOME\" ; exit 0'\t# %(here)s"
+    assert AppPortSpec(name="app", port=3000, command=command).command == command
+
+
+@pytest.mark.parametrize(
+    "pattern", [SLUG_PATTERN, APP_NAME_PATTERN, TEMPLATE_PATTERN, RUNTIME_PATTERN, ENV_KEY_PATTERN,
+                HEALTH_PATH_PATTERN, IMAGE_PATTERN],
+)  # fmt: skip
+def test_json_schema_patterns_are_anchored_at_both_ends(pattern: str) -> None:
+    # JSON Schema (ECMA-262) reads $ as the end of the input; Python never checks with these.
+    assert pattern.startswith("^")
+    assert pattern.endswith("$")

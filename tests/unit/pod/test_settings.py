@@ -64,3 +64,26 @@ def test_from_env_refuses_an_out_of_bounds_port_range() -> None:
 def test_from_env_refuses_a_bad_domain() -> None:
     with pytest.raises(SpecError, match="domain"):
         DeploySettings.from_env({"PINACLE_DOMAIN": "bad domain"})
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("PINACLE_DOMAIN", "localhost\n"),
+        ("PINACLE_DOMAIN", "a" * 191),
+        ("PINACLE_PORT_RANGE", "30000-40000\n"),
+        ("PINACLE_PORT_RANGE", "\uff13\uff10\uff10\uff10\uff10-40000"),
+        ("PINACLE_PUBLISH_ADDRESS", "127.0.0.1\n"),
+        ("PINACLE_PUBLISH_ADDRESS", "999.0.0.1"),
+        ("PINACLE_PUBLISH_ADDRESS", "\uff11\uff12\uff17.0.0.1"),
+    ],
+    ids=["domain-newline", "domain-long", "range-newline", "range-fullwidth", "address-newline", "address-999",
+         "address-fullwidth"],
+)  # fmt: skip
+def test_from_env_refuses_values_outside_their_whole_ascii_grammar_naming_the_variable(
+    variable: str, value: str
+) -> None:
+    with pytest.raises(SpecError) as error:
+        DeploySettings.from_env({variable: value})
+    assert str(error.value).startswith(variable)
+    assert "\n" not in str(error.value)
