@@ -69,7 +69,10 @@ def test_a_hostile_pod_file_is_refused_before_any_host_is_contacted(
     inventory, marker = marker_inventory
     pod_file = tmp_path / "hostile.yaml"
     pod_file.write_bytes(case.content)
-    for args in ([str(pod_file)], ["--dry-run", str(pod_file)]):
+    # Both paths load every file before anything else; the dry run is tried on every fifth case
+    # (each CLI run costs about half a second of start-up, and CI has 2 cores).
+    runs = [[str(pod_file)], ["--dry-run", str(pod_file)]] if REFUSED.index(case) % 5 == 0 else [[str(pod_file)]]
+    for args in runs:
         rc, stderr, seconds, rss_mb = _run_cli(args, inventory)
         if marker.exists():
             tally["leaked"] += 1
