@@ -385,3 +385,18 @@ class PodManager:
         """
         with self._session() as session:
             return snapshot_cases.delete_snapshot(session, name)
+
+    def prune_snapshots(self, *, dry_run: bool = False) -> list[SnapshotInfo]:
+        """Remove what interrupted snapshots left (``pinacle snapshot prune``): incomplete
+        snapshots whole, stray temporary images and partial files beside complete ones; snapshots
+        being taken now are left alone. The snapshots that had leftovers; ``dry_run`` only lists them.
+
+        **Example:**
+
+        .. code:: python
+
+            leftovers = pods.prune_snapshots(dry_run=True)
+            print([s.name for s in leftovers])
+        """
+        with self._session() as session:
+            return snapshot_cases.prune_snapshots(session, dry_run=dry_run)

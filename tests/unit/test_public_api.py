@@ -56,6 +56,7 @@ POD_MANAGER_METHODS = [
     "list_snapshots",
     "logs",
     "plan",
+    "prune_snapshots",
     "restore",
     "snapshot",
     "start",

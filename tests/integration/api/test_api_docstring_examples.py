@@ -28,6 +28,7 @@ STORY = [
     "start",
     "snapshot",
     "list_snapshots",
+    "prune_snapshots",
     "restore",
     "delete",
     "delete_snapshot",
