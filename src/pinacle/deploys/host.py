@@ -16,6 +16,18 @@ from pinacle.operations import host as host_ops
 from pinacle.pod.names import EGRESS_SCRIPT, POD_CREATE_SCRIPT
 from pinacle.snapshots import SNAPSHOT_SCRIPT
 
+
+def install_host_script(what: str, dest: str) -> None:
+    """Install the packaged host script of ``dest``'s name (``src/pinacle/host_scripts/``) at ``dest``."""
+    files.put(
+        name=f"Install the {what} script",
+        src=str(importlib.resources.files("pinacle").joinpath("host_scripts", dest.rsplit("/", 1)[-1])),
+        dest=dest,
+        mode="755",
+        create_remote_dir=True,
+    )
+
+
 HOST_DATA_DEFAULTS = {name: field.default for name, field in HostSettings.model_fields.items()}
 
 
@@ -76,21 +88,9 @@ def provision_host() -> None:
         )
     host_ops.docker_daemon_config(name="Register the gVisor runtime in daemon.json", settings=settings, init=init)
     host_ops.daemons_running(name=f"Start containerd and Docker ({init} init)", init=init)
-    files.put(
-        name="Install the pod create script",
-        src=str(importlib.resources.files("pinacle").joinpath("host_scripts", "pinacle-pod-create")),
-        dest=POD_CREATE_SCRIPT,
-        mode="755",
-        create_remote_dir=True,
-    )
+    install_host_script("pod create", POD_CREATE_SCRIPT)
     if settings.pod_egress_rules:
-        files.put(
-            name="Install the pod egress script",
-            src=str(importlib.resources.files("pinacle").joinpath("host_scripts", "pinacle-egress")),
-            dest=EGRESS_SCRIPT,
-            mode="755",
-            create_remote_dir=True,
-        )
+        install_host_script("pod egress", EGRESS_SCRIPT)
         host_ops.pod_egress(
             name="Pod egress rules (no host, metadata, other pods)", settings=settings, script=EGRESS_SCRIPT
         )
@@ -101,13 +101,7 @@ def provision_host() -> None:
                 systemd.service(name="Enable the egress rules at boot", service="pinacle-egress", enabled=True)
             else:
                 openrc.service(name="Enable the egress rules at boot", service="pinacle-egress", enabled=True)
-    files.put(
-        name="Install the snapshot script",
-        src=str(importlib.resources.files("pinacle").joinpath("host_scripts", "pinacle-snapshot")),
-        dest=SNAPSHOT_SCRIPT,
-        mode="755",
-        create_remote_dir=True,
-    )
+    install_host_script("snapshot", SNAPSHOT_SCRIPT)
     host_ops.probe_image(name="Import the runtime probe image", busybox=packages.busybox_static)
     host_ops.gvisor_runtime_works(
         name=f"Check a container runs under {settings.runsc_runtime_name} (and coreutils' ls in it)",
