@@ -57,7 +57,7 @@ def reference() -> str:
         if (
             inspect.isclass(cls)
             and dataclasses.is_dataclass(cls)
-            and cls.__module__ in (records.__name__, "pinacle.progress")
+            and cls.__module__ in (records.__name__, "pinacle.progress", "pinacle.pod.diff")
         ):
             fields = ", ".join(f.name for f in dataclasses.fields(cls))
             lines.append(f"| `{name}` | {fields} |")

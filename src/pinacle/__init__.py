@@ -62,7 +62,7 @@ _PUBLIC = {
     "ServiceStatus": "pinacle.records",
     "PodRollout": "pinacle.records",
     "PodPlanResult": "pinacle.records",
-    "PlannedChange": "pinacle.records",
+    "PlannedChange": "pinacle.records",  # pinacle.pod.diff.Change
     "SnapshotInfo": "pinacle.records",
     "HostReport": "pinacle.records",
     "DoctorCheck": "pinacle.records",

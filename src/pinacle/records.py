@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, TypeVar
 
-from pinacle.pod.diff import Action, Change
+from pinacle.pod.diff import Change
 
 V = TypeVar("V")
 
@@ -127,28 +127,8 @@ class PodRollout:
         }
 
 
-@dataclass(frozen=True)
-class PlannedChange:
-    """One resource of a pod and what a rollout would do to it (the dry run's lines, as data)."""
-
-    resource: str
-    action: Action
-    reason: str = ""
-    path: str = ""
-
-    @property
-    def pending(self) -> bool:
-        return self.action is not Action.NOOP
-
-    @classmethod
-    def of(cls, change: Change) -> PlannedChange:
-        return cls(change.resource, change.action, change.reason, change.path)
-
-    def describe(self) -> str:
-        return Change(self.resource, self.action, self.reason, self.path).describe(dry_run=True)
-
-    def to_json(self) -> dict[str, Any]:
-        return {"resource": self.resource, "action": str(self.action), "reason": self.reason, "path": self.path}
+# One resource of a pod and what a rollout would do to it: the diff's own record, not a copy.
+PlannedChange = Change
 
 
 @dataclass(frozen=True)

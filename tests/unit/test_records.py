@@ -65,7 +65,8 @@ def test_rollout_json_is_plain_data() -> None:
 
 def test_planned_change_describes_itself_as_the_dry_run_does() -> None:
     change = Change("network pinacle-demo", Action.CREATE)
-    assert PlannedChange.of(change).describe() == change.describe(dry_run=True) == "Would create network pinacle-demo"
+    assert PlannedChange is Change  # the diff's own record, not a copy of it
+    assert change.describe() == change.describe(dry_run=True) == "Would create network pinacle-demo"
 
 
 def test_plan_result_is_pending_when_any_change_is() -> None:

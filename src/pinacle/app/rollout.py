@@ -11,7 +11,7 @@ from pinacle.errors import DeployError, HostError, PortClaimLost
 from pinacle.pod.desired import PodPlan
 from pinacle.pod.diff import Action, PodDiff, diff_pod
 from pinacle.progress import Progress, silent
-from pinacle.records import PlannedChange, PodPlanResult, PodRollout, frozen_mapping
+from pinacle.records import PodPlanResult, PodRollout, frozen_mapping
 
 # A lost port claim means a concurrent deploy won that port: read the host again, choose again.
 # N deploys racing for the lowest free port need up to N attempts; each costs a read (~0.1 s).
@@ -51,7 +51,7 @@ def plan(session: executor.Session, plans: Sequence[PodPlan]) -> list[PodPlanRes
             host=host.name,
             slug=diff.plan.slug,
             host_port=diff.host_port,
-            changes=tuple(PlannedChange.of(c) for c in diff.changes),
+            changes=tuple(diff.changes),
         )
         for host, diff, _image_id in diffs
     ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from pinacle.catalog import missing_from_image
 from pinacle.pod.desired import PodPlan
@@ -39,7 +40,10 @@ _VERBS = {
 
 @dataclass(frozen=True)
 class Change:
-    """One resource and what happens to it; ``path`` names the file of a config change."""
+    """One resource and what happens to it; ``path`` names the file of a config change.
+
+    Public as ``pinacle.PlannedChange``: the dry run's lines, as data.
+    """
 
     resource: str
     action: Action
@@ -54,6 +58,9 @@ class Change:
         prefix = "Would " if dry_run and self.pending else ""
         text = f"{prefix}{_VERBS[self.action]} {self.resource}"
         return f"{text[0].upper()}{text[1:]}" + (f" ({self.reason})" if self.reason else "")
+
+    def to_json(self) -> dict[str, Any]:
+        return {"resource": self.resource, "action": str(self.action), "reason": self.reason, "path": self.path}
 
 
 @dataclass(frozen=True)
