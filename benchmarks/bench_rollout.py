@@ -147,7 +147,7 @@ def main() -> None:
     first, again, best, naive = [], [], [], []
     with tempfile.TemporaryDirectory() as tmp:
         for _ in range(args.rounds):
-            slug = f"bench-{uuid.uuid4().hex[:6]}"
+            slug = f"perf-bench-{uuid.uuid4().hex[:6]}"
             try:
                 a, b = pinacle_rollout(slug, Path(tmp) / f"{slug}.yaml")
                 first.append(a)

@@ -12,9 +12,9 @@ from pinacle import executor
 from pinacle.app.pods import health_statuses, pods_of
 from pinacle.doctor_checks import level, pool_capacity, ports_in_range, snapshot_visibility
 from pinacle.errors import HostError
-from pinacle.facts.host import DockerImageId, DockerServer, FileText, NetworkUsage, RunscVersion, RuntimeProbe
 from pinacle.hostspec import (
     DAEMON_JSON_PATH,
+    PROBE_DIR,
     PROBE_IMAGE,
     HostSettings,
     parse_daemon_json,
@@ -24,6 +24,7 @@ from pinacle.hostspec import (
 from pinacle.pod.health import healthy
 from pinacle.pod.observed import ContainerRecord
 from pinacle.pod.settings import DeploySettings
+from pinacle.readers.host import docker_image_id, docker_server, file_text, network_usage, runsc_version, runtime_probe
 
 
 def _check(name: str, status: str, message: str, fix: str = "") -> dict[str, str]:
@@ -52,7 +53,7 @@ def doctor(
 def _doctor_host(
     session: executor.Session, host: Any, image: str, runtime: str, settings: DeploySettings
 ) -> list[dict[str, str]]:
-    server = session.fact(host, DockerServer)
+    server = session.read(host, docker_server())
     if server is None:
         return [
             _check(
@@ -66,7 +67,7 @@ def _doctor_host(
     checks = [_check("docker", "ok", f"Docker {server['version']} is running")]
 
     try:
-        daemon = parse_daemon_json(session.fact(host, FileText, path=DAEMON_JSON_PATH))
+        daemon = parse_daemon_json(session.read(host, file_text(DAEMON_JSON_PATH)))
         daemon_error = None
     except HostError as exc:
         daemon, daemon_error = {}, exc
@@ -79,7 +80,7 @@ def _doctor_host(
         fix = "" if state == "ok" else "keep host data runsc_rootfs_overlay false (the default), re-run the host deploy"
         checks.append(_check("snapshots", state, message, fix))
     capacity = pool_capacity(pools)
-    usage = session.fact(host, NetworkUsage)
+    usage = session.read(host, network_usage())
     used = usage.get("bridge", 0)
     state = level(used, capacity)
     checks.append(
@@ -109,7 +110,7 @@ def _doctor_host(
         )
     )
 
-    if session.fact(host, DockerImageId, image=image):
+    if session.read(host, docker_image_id(image)):
         checks.append(_check("base-image", "ok", f"image {image} is present"))
     else:
         checks.append(
@@ -142,16 +143,16 @@ def _runtime_check(
     registered = daemon.get("runtimes")
     entry = registered.get(runtime) if isinstance(registered, dict) else None
     path = entry.get("path") if isinstance(entry, dict) else None
-    version = session.fact(host, RunscVersion, path=path) if isinstance(path, str) else None
+    version = session.read(host, runsc_version(path)) if isinstance(path, str) else None
     binary = f"runsc {version or 'version unknown'}" + (f", {path}" if isinstance(path, str) else "")
-    if not session.fact(host, DockerImageId, image=PROBE_IMAGE):
+    if not session.read(host, docker_image_id(PROBE_IMAGE)):
         return _check(
             "runtime",
             "warn",
             f"runtime {runtime} ({binary}) is registered; not probed ({PROBE_IMAGE} is missing)",
             "run the host deploy to build the probe image",
         )
-    probe = session.fact(host, RuntimeProbe, runtime=runtime, image=PROBE_IMAGE)
+    probe = session.read(host, runtime_probe(runtime, PROBE_IMAGE, PROBE_DIR))
     if probe["ok"]:
         return _check("runtime", "ok", f"{runtime} ({binary}) starts gVisor sandboxes; coreutils' ls works in them")
     output = str(probe["output"])

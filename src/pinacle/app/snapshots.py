@@ -5,21 +5,20 @@ from __future__ import annotations
 import contextlib
 import json
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pinacle import executor
 from pinacle.app.pods import pods, require_docker, require_pod
 from pinacle.app.rollout import CLAIM_ATTEMPTS, Step, quiet
-from pinacle.deploys import snapshot as deploys
 from pinacle.errors import ConflictError, HostError, PortClaimLost, SnapshotNotFound, TargetError
-from pinacle.facts.host import PathExists
-from pinacle.facts.pod import PodObjects
-from pinacle.facts.snapshot import ImageEnv, ProgramCommands, Snapshots
 from pinacle.pod.desired import PodPlan, plan_pod
 from pinacle.pod.diff import PodDiff, diff_pod
 from pinacle.pod.observed import ObservedPod
 from pinacle.pod.report import pod_record, spec_from_data
 from pinacle.pod.settings import DeploySettings
+from pinacle.readers.host import path_exists
+from pinacle.readers.pod import pod_objects
+from pinacle.readers.snapshot import image_env_of, program_commands_of, snapshot_images
 from pinacle.snapshots import (
     LABEL_SNAPSHOT_SPEC,
     SnapshotRecord,
@@ -29,10 +28,15 @@ from pinacle.snapshots import (
     snapshot_spec_data,
 )
 
+if TYPE_CHECKING:
+    from pinacle.deploys import snapshot as deploys
+else:  # pyinfra is imported only when a deploy runs
+    deploys = executor.lazy_module("pinacle.deploys.snapshot")
+
 
 def snapshots(session: executor.Session) -> list[tuple[Any, SnapshotRecord]]:
     require_docker(session)
-    return [(h, s) for h in session.hosts for s in session.fact(h, Snapshots)]
+    return [(h, s) for h in session.hosts for s in session.read(h, snapshot_images())]
 
 
 def find_snapshot(session: executor.Session, name: str) -> list[tuple[Any, SnapshotRecord]]:
@@ -54,8 +58,8 @@ def snapshot(session: executor.Session, slug: str, name: str | None = None) -> l
         commands: dict[str, str] = {}
         image_env: list[str] = []
         if record.spec_data is None:  # pod.json unreadable: rebuild the pod file from what Docker shows
-            commands = session.fact(host, ProgramCommands, container=record.name) if record.running else {}
-            image_env = session.fact(host, ImageEnv, image=record.image)
+            commands = session.read(host, program_commands_of(record.name)) if record.running else {}
+            image_env = session.read(host, image_env_of(record.image))
         data = snapshot_spec_data(record, commands, image_env)
         labels = {**record.labels, LABEL_SNAPSHOT_SPEC: json.dumps(data, sort_keys=True)}
         session.apply(
@@ -84,7 +88,7 @@ def _restore_once(session: executor.Session, plan: PodPlan, archive: str, replac
 
 def delete_snapshot(session: executor.Session, name: str) -> bool:
     found = find_snapshot(session, name)
-    orphan = any(session.fact(h, PathExists, path=snapshot_archive(name)) for h in session.hosts)
+    orphan = any(session.read(h, path_exists(snapshot_archive(name))) for h in session.hosts)
     if not found and not orphan:
         return False
     image = found[0][1].image if found else None
@@ -117,7 +121,7 @@ def restore(
     slug = new_slug or record.source
     kept_port: int | None = None
     for host in session.hosts:
-        objects = session.fact(host, PodObjects, slug=slug)
+        objects = session.read(host, pod_objects(slug))
         if any(objects.values()) and not replace:
             raise ConflictError(
                 f"pod {slug} (or its kept workspace volume) exists on {host.name}: restore --as another "

@@ -1,55 +1,21 @@
-"""Facts about snapshots: the snapshot images on a host, and what a snapshot of a pod needs to read."""
+"""Facts about snapshots: pyinfra's view of the reads in :mod:`pinacle.readers.snapshot`."""
 
 from __future__ import annotations
 
-import json
-import shlex
-
 from pyinfra.api import FactBase
 
-from pinacle.pod.names import SUPERVISOR_DIR
-from pinacle.snapshots import (
-    LABEL_SNAPSHOT_NAME,
-    LABEL_SNAPSHOT_OF,
-    SNAPSHOT_REPOSITORY,
-    SnapshotRecord,
-    program_commands,
-)
+from pinacle.readers import snapshot as readers
+from pinacle.snapshots import SnapshotRecord, program_commands
 
 
 class Snapshots(FactBase[list[SnapshotRecord]]):
     """Every pinacle snapshot image on the host (finished ones: tagged in the final repository)."""
 
     def command(self) -> str:
-        fmt = (
-            '{"tags":{{json .RepoTags}},"created":{{json .Created}},"size":{{.Size}},"labels":{{json .Config.Labels}}}'
-        )
-        return (
-            f"docker image ls -q --filter label={LABEL_SNAPSHOT_OF} | sort -u | "
-            f"xargs -r docker image inspect --format {shlex.quote(fmt)} 2>/dev/null; true"
-        )
+        return readers.SNAPSHOTS_COMMAND
 
     def process(self, output: list[str]) -> list[SnapshotRecord]:
-        found: list[SnapshotRecord] = []
-        for line in output:
-            if not line.startswith("{"):
-                continue
-            raw = json.loads(line)
-            labels = dict(raw.get("labels") or {})
-            for tag in raw.get("tags") or []:
-                if tag.startswith(SNAPSHOT_REPOSITORY + "/"):
-                    name = tag.rsplit(":", 1)[1]
-                    found.append(
-                        SnapshotRecord(
-                            name=labels.get(LABEL_SNAPSHOT_NAME, name),
-                            source=labels.get(LABEL_SNAPSHOT_OF, ""),
-                            image=tag,
-                            created=str(raw.get("created", "")),
-                            size=int(raw.get("size") or 0),
-                            labels=labels,
-                        )
-                    )
-        return sorted(found, key=lambda s: (s.created, s.name))
+        return readers.parse_snapshots(output)
 
     @staticmethod
     def default() -> list[SnapshotRecord]:
@@ -60,8 +26,7 @@ class ProgramCommands(FactBase[dict[str, str]]):
     """The command of each supervised program inside a running pod container."""
 
     def command(self, container: str) -> str:
-        script = f"grep -H '^command=' {shlex.quote(SUPERVISOR_DIR)}/*.conf"
-        return f"docker exec {shlex.quote(container)} sh -c {shlex.quote(script)} 2>/dev/null; true"
+        return readers.program_commands_command(container)
 
     def process(self, output: list[str]) -> dict[str, str]:
         return program_commands(output)
@@ -75,11 +40,10 @@ class ImageEnv(FactBase[list[str]]):
     """The environment an image sets (to tell it from what a pod added)."""
 
     def command(self, image: str) -> str:
-        return f"docker image inspect --format '{{{{json .Config.Env}}}}' {shlex.quote(image)} 2>/dev/null || echo null"
+        return readers.image_env_command(image)
 
     def process(self, output: list[str]) -> list[str]:
-        value = json.loads(output[-1]) if output else None
-        return list(value or [])
+        return readers.parse_image_env(output)
 
     @staticmethod
     def default() -> list[str]:
