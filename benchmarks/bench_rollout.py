@@ -27,7 +27,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
-from pinacle.operations.pod import files_tar  # noqa: E402
+from pinacle.operations.pod_commands import files_tar  # noqa: E402
 from pinacle.pod.desired import PodPlan, plan_pod  # noqa: E402
 from pinacle.pod.settings import DeploySettings  # noqa: E402
 from pinacle.spec import AppPortSpec, PodSpec  # noqa: E402

@@ -34,7 +34,9 @@ from pinacle.readers.pod import pod_states, route_status, statuses_for
 if TYPE_CHECKING:
     from pyinfra.api import Inventory, State
 
+    from pinacle.operations.pod_commands import Step
     from pinacle.pod.desired import PodPlan
+    from pinacle.pod.diff import PodDiff
 
 LIMA_TARGET = "lima"
 LOCAL_TARGET = "@local"
@@ -125,11 +127,32 @@ class LocalHost:
         Reads print their failures on standard output for their parsers (and exit 0); a read
         that exits non-zero fails here, as pyinfra fails a host whose fact command failed.
         """
-        done = subprocess.run(["sh", "-c", command], capture_output=True, check=False)
+        done = subprocess.run(["sh", "-c", command], capture_output=True, stdin=subprocess.DEVNULL, check=False)
         if done.returncode != 0:
             error = " ".join(split_output(done.stderr)[-5:]) or f"exit status {done.returncode}"
             raise HostError(f"{self.name}: reading the host failed: {error}")
         return split_output(done.stdout)
+
+    def run_steps(self, target: str, steps: Sequence[Step]) -> ApplyResult:
+        """Run each step's commands in order, as pyinfra runs a deploy's operations on one host.
+
+        The first command that fails ends the run: DeployError with the last lines it printed on
+        stderr (PortClaimLost when it says a concurrent deploy claimed the port), as
+        :meth:`Session.apply` words a failed operation.
+        """
+        changed: list[str] = []
+        for step in steps:
+            for command in step.commands:
+                done = subprocess.run(["sh", "-c", command], capture_output=True, stdin=subprocess.DEVNULL, check=False)
+                if done.returncode != 0:
+                    error = " ".join(split_output(done.stderr)[-5:]) or f"exit status {done.returncode}"
+                    detail = f"{self.name}: {step.name}: {error}"
+                    if CLAIM_LOST_MESSAGE in detail:
+                        raise PortClaimLost(f"deploy on {target} lost a port claim:\n{detail}")
+                    raise DeployError(f"deploy failed on {target}:\n{detail}")
+            if step.commands:
+                changed.append(step.name)
+        return ApplyResult({self.name: changed})
 
     def __repr__(self) -> str:
         return f"LocalHost({self.name!r})"
@@ -189,6 +212,11 @@ class Session:
 
             disconnect_all(self._state)
 
+    @property
+    def local(self) -> bool:
+        """Is this the ``@local`` target, read (and rolled out) without pyinfra?"""
+        return self.target == LOCAL_TARGET
+
     def read(self, host: Any, reader: Read[T]) -> T:
         return read(host, reader)
 
@@ -244,6 +272,25 @@ def session(target: str) -> Iterator[Session]:
         yield current
     finally:
         current.close()
+
+
+def roll_out_pods(session: Session, diffs: Mapping[str, Sequence[tuple[PodDiff, str | None]]]) -> ApplyResult:
+    """Roll out the pods of ``diffs`` (host name -> (diff, image ID) of each pod to change there).
+
+    On ``@local`` the rollout operations' commands (:mod:`pinacle.operations.pod_commands`) run
+    directly, pod by pod, without loading pyinfra; elsewhere the ``roll_out_pods`` deploy runs
+    the same operations through pyinfra.
+    """
+    if session.local:
+        from pinacle.operations.pod_commands import rollout_steps
+
+        [host] = session.hosts
+        steps = [step for diff, image_id in diffs.get(host.name, ()) for step in rollout_steps(diff, image_id)]
+        result: ApplyResult = host.run_steps(session.target, steps)
+        return result
+    from pinacle.deploys.pod import roll_out_pods as deploy
+
+    return session.apply(deploy, diffs=diffs)
 
 
 def observe_pods(host: Any, images: tuple[str, ...] = ()) -> HostPods:

@@ -4,17 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pinacle import executor
 from pinacle.errors import HostError, PortClaimLost
 from pinacle.pod.desired import PodPlan
 from pinacle.pod.diff import PodDiff, diff_pod
-
-if TYPE_CHECKING:
-    from pinacle.deploys import pod as deploys
-else:  # pyinfra is imported only when a deploy runs
-    deploys = executor.lazy_module("pinacle.deploys.pod")
 
 Step = Callable[[str], None]
 # A lost port claim means a concurrent deploy won that port: read the host again, choose again.
@@ -88,7 +83,7 @@ def roll_out(
                     pending.setdefault(host.name, []).append((diff, image_id))
             try:
                 if pending:
-                    session.apply(deploys.roll_out_pods, diffs=pending)
+                    executor.roll_out_pods(session, pending)
             except PortClaimLost:
                 if attempt == CLAIM_ATTEMPTS:
                     raise
