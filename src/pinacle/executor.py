@@ -9,6 +9,7 @@ reads go through pyinfra's connectors.
 
 from __future__ import annotations
 
+import atexit
 import importlib.util
 import logging
 import os
@@ -29,7 +30,7 @@ from pinacle.pod.observed import HostPods
 from pinacle.pod.ports import CLAIM_LOST_MESSAGE
 from pinacle.readers import Read, split_output
 from pinacle.readers.host import docker_server
-from pinacle.readers.pod import pod_states, route_status, statuses_for
+from pinacle.readers.pod import image_states_command, parse_pod_states, pod_states, route_status, statuses_for
 
 if TYPE_CHECKING:
     from pyinfra.api import Inventory, State
@@ -112,6 +113,36 @@ class ApplyResult:
         return sum(len(v) for v in self.changed.values())
 
 
+# command -> its process, started ahead on @local by read_ahead() and taken by the next read of it
+_READ_AHEAD: dict[str, subprocess.Popen[bytes]] = {}
+
+
+def _sh(command: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        ["sh", "-c", command], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+
+
+def read_ahead(target: str, *readers: Read[Any]) -> None:
+    """Start ``readers`` now, in the background, when ``target`` is ``@local``; elsewhere nothing.
+
+    For a command about to read the host: Docker answers while Python imports the rest of pinacle.
+    The next read of the same command on ``@local`` takes that output instead of running it again;
+    one that is never taken only read the host.
+    """
+    if target != LOCAL_TARGET:
+        return
+    for reader in readers:
+        if reader.command not in _READ_AHEAD:
+            _READ_AHEAD[reader.command] = _sh(reader.command)
+
+
+@atexit.register
+def _wait_for_reads_ahead() -> None:
+    while _READ_AHEAD:
+        _READ_AHEAD.popitem()[1].communicate()
+
+
 class LocalHost:
     """This machine, as the ``@local`` target: read with subprocesses, no pyinfra needed.
 
@@ -127,11 +158,15 @@ class LocalHost:
         Reads print their failures on standard output for their parsers (and exit 0); a read
         that exits non-zero fails here, as pyinfra fails a host whose fact command failed.
         """
-        done = subprocess.run(["sh", "-c", command], capture_output=True, stdin=subprocess.DEVNULL, check=False)
-        if done.returncode != 0:
-            error = " ".join(split_output(done.stderr)[-5:]) or f"exit status {done.returncode}"
+        process = _READ_AHEAD.pop(command, None) or _sh(command)
+        stdout, stderr = process.communicate()
+        if process.returncode != 0:
+            error = " ".join(split_output(stderr)[-5:]) or f"exit status {process.returncode}"
             raise HostError(f"{self.name}: reading the host failed: {error}")
-        return split_output(done.stdout)
+        return split_output(stdout)
+
+    def has_read_ahead(self, command: str) -> bool:
+        return command in _READ_AHEAD
 
     def run_steps(self, target: str, steps: Sequence[Step]) -> ApplyResult:
         """Run each step's commands in order, as pyinfra runs a deploy's operations on one host.
@@ -294,8 +329,16 @@ def roll_out_pods(session: Session, diffs: Mapping[str, Sequence[tuple[PodDiff, 
 
 
 def observe_pods(host: Any, images: tuple[str, ...] = ()) -> HostPods:
-    """Every pod on ``host`` (and the IDs and services of ``images``), in one round trip."""
-    return read(host, pod_states(tuple(sorted(set(images)))))
+    """Every pod on ``host`` (and the IDs and services of ``images``), in one round trip.
+
+    On ``@local``, a read of the pods started ahead (:func:`read_ahead` of ``pod_states()``) is
+    taken, and only the images are read now.
+    """
+    images = tuple(sorted(set(images)))
+    ahead = pod_states().command
+    if images and isinstance(host, LocalHost) and host.has_read_ahead(ahead):
+        return parse_pod_states(host.run(ahead) + host.run(image_states_command(images)))
+    return read(host, pod_states(images))
 
 
 def docker_is_up(host: Any) -> bool:

@@ -81,3 +81,20 @@ def test_pinacle_deploy_with_docker_refusing_exits_4_with_dockers_message(
     assert result.returncode == 4, result.stderr
     assert b"Docker failed while pinacle read the host" in result.stderr
     assert b"permission denied" in result.stderr
+
+
+def test_a_read_ahead_is_taken_by_the_next_read_of_the_same_command(tmp_path: Path) -> None:
+    marker = tmp_path / "ran"
+    command = f"echo once >> {marker}; cat {marker}"
+    executor.read_ahead("@local", Read(command, list, list))
+    executor.read_ahead("@local", Read(command, list, list))  # already under way: not started twice
+    host = executor.LocalHost()
+    assert executor.read(host, Read(command, list, list)) == ["once"]
+    assert executor.read(host, Read(command, list, list)) == ["once", "once"]  # taken once, then read anew
+
+
+def test_nothing_is_read_ahead_on_other_targets(tmp_path: Path) -> None:
+    marker = tmp_path / "ran"
+    executor.read_ahead("@ssh/elsewhere", Read(f"touch {marker}", list, list))
+    executor.read_ahead("inventory/dev.py", Read(f"touch {marker}", list, list))
+    assert not marker.exists()

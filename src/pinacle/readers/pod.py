@@ -74,6 +74,19 @@ def _at_once(parts: Sequence[str]) -> str:
     )
 
 
+def _image_section(image: str) -> str:
+    return (
+        f"echo {shlex.quote(SECTION + 'image ' + image)}; "
+        f"docker image inspect --format {shlex.quote(IMAGE_FORMAT)} {shlex.quote(image)} 2>&1 || true"
+    )
+
+
+def image_states_command(images: Sequence[str]) -> str:
+    """The image sections of :func:`pod_states_command` alone: its output appended to that of
+    ``pod_states_command()`` (no images) parses as ``pod_states_command(images)`` would."""
+    return _at_once([_image_section(image) for image in images])
+
+
 def pod_states_command(images: Sequence[str] = ()) -> str:
     """The one command :func:`pod_states` runs: sections of containers, networks, ... records.
 
@@ -98,11 +111,7 @@ def pod_states_command(images: Sequence[str] = ()) -> str:
         f"echo '{SECTION}volumes'; "
         + _docker(f"volume ls --filter label={LABEL_POD} --format '{{{{.Name}}}}'", "volumes"),
     ]
-    for image in images:
-        parts.append(
-            f"echo {shlex.quote(SECTION + 'image ' + image)}; "
-            f"docker image inspect --format {shlex.quote(IMAGE_FORMAT)} {shlex.quote(image)} 2>&1 || true"
-        )
+    parts += [_image_section(image) for image in images]
     steps = [
         _at_once(parts),
         f"echo '{SECTION}records'",

@@ -143,3 +143,18 @@ def test_route_status_read_parses_curls_lines() -> None:
         "http://localhost-3000.pod-demo.localhost:30005/healthz": 0,
     }
     assert read.result([]) == {}
+
+
+def test_image_sections_read_apart_parse_as_one_read_with_the_images(stub_docker: StubDocker) -> None:
+    stub_docker.answer("ps", "-aq", stdout="5f0c\n")
+    stub_docker.answer("inspect", "--type container", "5f0c", stdout=inspect_line() + "\n")
+    stub_docker.answer("image inspect", IMAGE, stdout=f'{IMAGE_ID} {{"pinacle.services":"web-terminal"}}\n')
+    stub_docker.answer("image inspect", "x", rc=1, stderr="Error: No such image: x\n")
+
+    def lines(command: str) -> list[str]:
+        return stub_docker.run(["sh", "-c", command]).stdout.decode().splitlines()
+
+    apart = lines(readers.pod_states_command()) + lines(readers.image_states_command((IMAGE, "x")))
+    together = lines(readers.pod_states_command((IMAGE, "x")))
+    assert readers.parse_pod_states(apart) == readers.parse_pod_states(together)
+    assert readers.parse_pod_states(apart).images == {IMAGE: (IMAGE_ID, frozenset({"web-terminal"}))}
