@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pinacle import executor
-from pinacle.deploys.pod import delete_pods, roll_out_pods
 from pinacle.errors import DeployError, HostError, PortClaimLost
 from pinacle.pod.desired import PodPlan
 from pinacle.pod.diff import Action, PodDiff, diff_pod
 from pinacle.progress import Progress, silent
 from pinacle.records import PodPlanResult, PodRollout, frozen_mapping
+
+if TYPE_CHECKING:
+    from pinacle.deploys import pod as deploys
+else:  # pyinfra is imported only when a deploy runs
+    deploys = executor.lazy_module("pinacle.deploys.pod")
 
 # A lost port claim means a concurrent deploy won that port: read the host again, choose again.
 # N deploys racing for the lowest free port need up to N attempts; each costs a read (~0.1 s).
@@ -86,7 +90,7 @@ def remove_what_failed_pods_left(target: str, created: Mapping[str, Mapping[str,
         if doomed:
             slugs = sorted({slug for pods in doomed.values() for slug, _purge in pods})
             step("cleanup", f"removing what the failed rollout made of {', '.join(slugs)}")
-            session.apply(delete_pods, pods=doomed)
+            session.apply(deploys.delete_pods, pods=doomed)
 
 
 def roll_out(
@@ -120,7 +124,7 @@ def roll_out(
             try:
                 if pending:
                     step("apply", f"changing {', '.join(d.plan.slug for ds in pending.values() for d, _i in ds)}")
-                    session.apply(roll_out_pods, diffs=pending)
+                    executor.roll_out_pods(session, pending)
             except PortClaimLost:
                 if attempt == CLAIM_ATTEMPTS:
                     remove_what_failed_pods_left(target, created, step)
