@@ -214,8 +214,9 @@ def _container(plan: PodPlan) -> Manifest:
     quantities = {"cpu": cpu_quantity(plan.container.cpus), "memory": memory_quantity(plan.container.memory_mb)}
     container: Manifest = {
         "name": "pod",
+        # No imagePullPolicy: Kubernetes' default pulls a :latest tag at every start (it may have
+        # been rebuilt, as pinacle-deploy notices by image ID) and any other tag once per node.
         "image": plan.container.image,
-        "imagePullPolicy": "IfNotPresent",
         "ports": [{"name": "http", "containerPort": ROUTER_PORT, "protocol": "TCP"}],
         # Requests equal to limits: the scheduler reserves what the pod file asks for, as pinacle's
         # placement counts it, and the pod is in the Guaranteed QoS class.
