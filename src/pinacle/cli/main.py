@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "snapshot": ("pinacle.cli.snapshot", "snapshot", "Snapshot a pod; list, delete and prune snapshots."),
     "restore": ("pinacle.cli.snapshot", "restore", "Create a pod from a snapshot (or roll one back, --replace)."),
     "doctor": ("pinacle.cli.doctor", "doctor", "Check Docker, gVisor, pools, ports, images and every pod."),
+    "export": ("pinacle.cli.export", "export", "Render a pod file for another platform: export k8s POD_FILE."),
 }
 
 
@@ -75,7 +76,7 @@ class LazyGroup(click.Group):
 @click.version_option(package_name="pinacle")
 def main() -> None:
     """Operate pinacle pods: list, status, stop, start, delete, logs, exec, snapshot, restore,
-    doctor."""
+    doctor; export them for Kubernetes."""
 
 
 if __name__ == "__main__":
