@@ -128,11 +128,12 @@ class PodManager:
 
     # -- rolling out -----------------------------------------------------------------------
 
-    def plan(self, *pods: PodSource) -> list[PodPlanResult]:
+    def plan(self, *pods: PodSource, host: str | None = None) -> list[PodPlanResult]:
         """What :meth:`apply` would change, per pod and host (``pinacle-deploy --dry-run``).
 
         Nothing is changed. Raises SpecError for a bad pod, HostError when a pod could not be
-        rolled out at all (a full port range, an image without its services).
+        rolled out at all (a full port range, an image without its services, no room on a fleet).
+        On a fleet, ``placement`` says which host each pod would go on and why; ``host`` forces one.
 
         **Example:**
 
@@ -143,13 +144,19 @@ class PodManager:
         """
         plans = self._plans(pods)
         with self._session() as session:
-            return rollout_cases.plan(session, plans)
+            return rollout_cases.plan(session, plans, host)
 
     def apply(
-        self, *pods: PodSource, timeout: float | None = None, progress: ProgressCallback | None = None
+        self,
+        *pods: PodSource,
+        timeout: float | None = None,
+        progress: ProgressCallback | None = None,
+        host: str | None = None,
     ) -> list[PodRollout]:
         """Roll pods out (``pinacle-deploy``): create what is missing, change what differs, then
         wait until every service answers through its router. A second call changes nothing.
+        On a fleet each pod goes on one host (the one holding it, else the one with the most room;
+        ``host`` names one for new pods).
 
         Raises SpecError before anything reaches a host, HostError when a pod cannot run there,
         DeployError when an operation fails, HealthError when services stay unhealthy.
@@ -164,7 +171,7 @@ class PodManager:
         plans = self._plans(pods)
         with self._locked(*(p.slug for p in plans)):
             return rollout_cases.roll_out(
-                self.target, plans, self.timeout if timeout is None else timeout, self._progress(progress)
+                self.target, plans, self.timeout if timeout is None else timeout, self._progress(progress), host=host
             )
 
     def create(

@@ -218,6 +218,9 @@ class Session:
         self.target = target
         self._state: State | None = None
         self._pyinfra_hosts: list[Any] = []
+        # Inventory hosts that did not answer when the session connected (a fleet goes on without them).
+        self.unreachable: dict[str, str] = {}
+        self._connect_failed: set[Any] = set()
         self.hosts: list[Any] = [LocalHost()] if target == LOCAL_TARGET else self._connect()
 
     def _connect(self) -> list[Any]:
@@ -237,10 +240,16 @@ class Session:
         for pyinfra_host in state.inventory:
             if type(pyinfra_host.connector) is LocalConnector:  # callable from any thread, not only the main one
                 pyinfra_host.connector = ThreadSafeLocalConnector(state, pyinfra_host)
-        connect_all(state)
+        from pyinfra.api.exceptions import PyinfraError
+
+        with contextlib.suppress(PyinfraError):  # "No hosts remaining!": none answered (said below)
+            connect_all(state)
+        self.unreachable = {host.name: "did not answer (SSH connection failed)" for host in state.failed_hosts}
         hosts = list(state.inventory.get_active_hosts())
         if not hosts:
-            raise TargetError(f"could not connect to any host of {self.target}")
+            names = ", ".join(sorted(self.unreachable)) or "none"
+            raise TargetError(f"could not connect to any host of {self.target} (tried: {names})")
+        self._connect_failed = set(state.failed_hosts)
         self._state, self._pyinfra_hosts = state, hosts
         return hosts
 
@@ -265,6 +274,22 @@ class Session:
 
     def read(self, host: Any, reader: Read[T]) -> T:
         return read(host, reader)
+
+    def read_all(self, reader: Read[T]) -> dict[str, T]:
+        """Host name -> what ``reader`` reads there, for every host that answered, at once.
+
+        Through pyinfra, the hosts are read in parallel (its own greenlet pool, as it gathers
+        facts), but only from the main thread: gevent's hub is per thread, so a call from another
+        thread (the Python API is thread-safe) reads the hosts one after another.
+        """
+        if len(self.hosts) == 1 or threading.current_thread() is not threading.main_thread():
+            return {host.name: read(host, reader) for host in self.hosts}
+        from pyinfra.api.facts import get_facts
+
+        from pinacle.facts.shell import ShellOutput
+
+        lines = get_facts(self.state, ShellOutput, kwargs={"command": reader.command})
+        return {host.name: reader.result(lines[host]) for host in self.hosts}
 
     def fact(self, host: Any, cls: type, **kwargs: Any) -> Any:
         """A pyinfra fact class read on ``host`` (on ``@local`` its command and parser, run directly)."""
@@ -302,7 +327,7 @@ class Session:
                 elif meta.is_complete() and meta.did_change():
                     names.append(label)
             result.changed[host.name] = names
-        if failed or aborted or state.failed_hosts:
+        if failed or aborted or set(state.failed_hosts) - self._connect_failed:
             detail = "\n".join(failed) or aborted
             if CLAIM_LOST_MESSAGE in detail:
                 raise PortClaimLost(f"deploy on {self.target} lost a port claim:\n{detail}")

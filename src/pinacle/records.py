@@ -140,19 +140,21 @@ class PodPlanResult:
     host_port: int | None
     changes: tuple[PlannedChange, ...]
     problem: str = ""
+    placement: tuple[str, ...] = ()  # on a fleet: where the pod goes and why, then each host's verdict
 
     @property
     def pending(self) -> bool:
         return any(change.pending for change in self.changes)
 
     def to_json(self) -> dict[str, Any]:
-        """``{"host", "slug", "host_port", "pending", "problem", "changes": [CHANGE, ...]}``."""
+        """``{"host", "slug", "host_port", "pending", "problem", "placement": [LINE], "changes": [CHANGE]}``."""
         return {
             "host": self.host,
             "slug": self.slug,
             "host_port": self.host_port,
             "pending": self.pending,
             "problem": self.problem,
+            "placement": list(self.placement),
             "changes": [c.to_json() for c in self.changes],
         }
 

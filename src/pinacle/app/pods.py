@@ -16,7 +16,7 @@ from pinacle.pod.observed import ContainerRecord, HostPods
 from pinacle.pod.report import parse_routes, plan_from_container, pod_record, with_record
 from pinacle.progress import Progress, silent
 from pinacle.readers.host import path_exists
-from pinacle.readers.pod import pod_objects
+from pinacle.readers.pod import pod_objects, pod_states
 from pinacle.records import PodStatus
 
 if TYPE_CHECKING:
@@ -72,8 +72,10 @@ def health_statuses(host: Any, records: list[ContainerRecord]) -> dict[str, dict
 
 def _records(session: executor.Session, slug: str | None = None, health: bool = True) -> list[PodStatus]:
     results = []
+    # A fleet is read at once, every host in parallel; one host reads ahead of the imports (@local).
+    states = session.read_all(pod_states()) if len(session.hosts) > 1 else {}
     for host in session.hosts:
-        state = executor.observe_pods(host)
+        state = states[host.name] if states else executor.observe_pods(host)
         found = pods_of(state, slug)
         statuses = health_statuses(host, found) if health else {}
         results += [pod_record(r, host.name, statuses.get(r.slug), problem=state.problem(r)) for r in found]

@@ -6,10 +6,14 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from pinacle import executor
-from pinacle.errors import DeployError, HostError, PortClaimLost
+from pinacle.app.fleet import fleet_hosts, place
+from pinacle.errors import DeployError, HostError, PortClaimLost, UsageError
+from pinacle.fleet.placement import PlacementDecision
 from pinacle.pod.desired import PodPlan
 from pinacle.pod.diff import Action, PodDiff, diff_pod
 from pinacle.progress import Progress, silent
+from pinacle.readers.host import host_size
+from pinacle.readers.pod import pod_states
 from pinacle.records import PodPlanResult, PodRollout, frozen_mapping
 
 if TYPE_CHECKING:
@@ -22,18 +26,52 @@ else:  # pyinfra is imported only when a deploy runs
 CLAIM_ATTEMPTS = 8
 
 
-def plan_rollout(session: executor.Session, plans: Sequence[PodPlan]) -> list[tuple[Any, PodDiff, str | None]]:
-    """(host, diff, image ID) for every pod on every host of the session: one read per host."""
+def plan_rollout(
+    session: executor.Session,
+    plans: Sequence[PodPlan],
+    host: str | None = None,
+    force: bool = False,
+    placements: dict[str, PlacementDecision] | None = None,
+) -> list[tuple[Any, PodDiff, str | None]]:
+    """(host, diff, image ID) for every pod of the run: one read per host, all hosts at once.
+
+    On a single host every pod goes there. On a fleet (an inventory of several hosts) each pod
+    goes on one host only, chosen by :func:`pinacle.app.fleet.place`: the one that holds it, else
+    the one with the most room (``host`` forces one, ``force`` re-places a pod whose host did not
+    answer); its decision is stored in ``placements`` when given.
+    """
+    images = tuple(p.container.image for p in plans)
+    fleet = len(session.hosts) + len(session.unreachable) > 1
+    if fleet:
+        states = session.read_all(pod_states(images))
+        sizes = session.read_all(host_size())
+        members = fleet_hosts(
+            session.hosts,
+            states,
+            sizes,
+            session.unreachable,
+            data={h.name: h.data for h in session.hosts},
+            groups={h.name: h.groups for h in session.hosts},
+        )
+        decisions = place(plans, members, host=host, force=force)
+        if placements is not None:
+            placements.update(decisions)
+        chosen = {slug: decision.host for slug, decision in decisions.items()}
+    elif host is not None and host != session.hosts[0].name:
+        raise UsageError(f"--host {host}: the target {session.target} has one host, {session.hosts[0].name}")
     diffs = []
-    for host in session.hosts:
-        state = executor.observe_pods(host, tuple(p.container.image for p in plans))
+    for target_host in session.hosts:
+        mine = [p for p in plans if not fleet or chosen[p.slug] == target_host.name]
+        if not mine:
+            continue
+        state = states[target_host.name] if fleet else executor.observe_pods(target_host, images)
         taken = state.taken_ports()
-        for plan in plans:
-            observed = state.observe(plan.slug, plan.container.image, plan.network, plan.volume)
-            diff = diff_pod(plan, observed, taken)
+        for pod_plan in mine:
+            observed = state.observe(pod_plan.slug, pod_plan.container.image, pod_plan.network, pod_plan.volume)
+            diff = diff_pod(pod_plan, observed, taken)
             if diff.fresh_container and diff.host_port is not None:
-                taken[diff.host_port] = plan.slug  # the next pod of this run must not take it too
-            diffs.append((host, diff, observed.image_id))
+                taken[diff.host_port] = pod_plan.slug  # the next pod of this run must not take it too
+            diffs.append((target_host, diff, observed.image_id))
     return diffs
 
 
@@ -41,23 +79,28 @@ def problems(diffs: Sequence[tuple[Any, PodDiff, str | None]]) -> list[str]:
     return [f"{host.name}: pod {diff.plan.slug}: {diff.problem}" for host, diff, _ in diffs if diff.problem]
 
 
-def plan(session: executor.Session, plans: Sequence[PodPlan]) -> list[PodPlanResult]:
+def plan(
+    session: executor.Session, plans: Sequence[PodPlan], host: str | None = None, force: bool = False
+) -> list[PodPlanResult]:
     """The dry run: what a rollout of ``plans`` would change on each host; nothing is changed.
 
-    A pod that cannot be rolled out (a full port range, an image without its services) raises
-    HostError, as the rollout itself would, before anything is changed.
+    A pod that cannot be rolled out (a full port range, an image without its services, no host of
+    a fleet with room) raises HostError, as the rollout itself would, before anything is changed.
+    On a fleet each result says where the pod would go and why.
     """
-    diffs = plan_rollout(session, plans)
+    placements: dict[str, PlacementDecision] = {}
+    diffs = plan_rollout(session, plans, host, force, placements)
     if found := problems(diffs):
         raise HostError("\n".join(found))
     return [
         PodPlanResult(
-            host=host.name,
+            host=target_host.name,
             slug=diff.plan.slug,
             host_port=diff.host_port,
             changes=tuple(diff.changes),
+            placement=tuple(placements[diff.plan.slug].describe()) if diff.plan.slug in placements else (),
         )
-        for host, diff, _image_id in diffs
+        for target_host, diff, _image_id in diffs
     ]
 
 
@@ -98,11 +141,14 @@ def roll_out(
     plans: Sequence[PodPlan],
     timeout: float = 180.0,
     progress: Progress | None = None,
+    host: str | None = None,
+    force: bool = False,
 ) -> list[PodRollout]:
     """Roll ``plans`` out on ``target`` and wait until every service answers through its router.
 
     Everything that can be checked is checked before the first change: a pod whose image lacks
-    its services, a full port range or a held pinned port fails the whole run and changes nothing.
+    its services, a full port range, a held pinned port or a fleet with no room for it fails the
+    whole run and changes nothing. On a fleet each pod goes on one host (see :func:`plan_rollout`).
     """
     step = progress or silent()
     # What this run creates from nothing, as its first read saw it: a retry after a lost port
@@ -111,13 +157,13 @@ def roll_out(
     for attempt in range(1, CLAIM_ATTEMPTS + 1):
         with executor.session(target) as session:
             step("read", f"reading {target}")
-            diffs = plan_rollout(session, plans)
+            diffs = plan_rollout(session, plans, host, force)
             if found := problems(diffs):
                 raise HostError("\n".join(found))
             pending: dict[str, list[tuple[PodDiff, str | None]]] = {}
-            for host, diff, image_id in diffs:
+            for pod_host, diff, image_id in diffs:
                 if diff.pending:
-                    pending.setdefault(host.name, []).append((diff, image_id))
+                    pending.setdefault(pod_host.name, []).append((diff, image_id))
             for host_name, pods in new_pods(pending).items():
                 for slug, purge in pods.items():
                     created.setdefault(host_name, {}).setdefault(slug, purge)
@@ -135,19 +181,21 @@ def roll_out(
                 remove_what_failed_pods_left(target, created, step)
                 raise
             results = []
-            for host in session.hosts:
-                mine = [diff for h, diff, _image_id in diffs if h is host]
+            for pod_host in session.hosts:
+                mine = [diff for h, diff, _image_id in diffs if h is pod_host]
+                if not mine:
+                    continue
                 for diff in mine:
                     if diff.host_port is None:
-                        raise HostError(f"{host.name}: pod {diff.plan.slug} holds no host port")
+                        raise HostError(f"{pod_host.name}: pod {diff.plan.slug} holds no host port")
                 slugs = ", ".join(d.plan.slug for d in mine)
                 only = mine[0].plan.slug if len(mine) == 1 else None
-                step("wait", f"waiting for services of {slugs} on {host.name}", only, host.name)
+                step("wait", f"waiting for services of {slugs} on {pod_host.name}", only, pod_host.name)
                 ports = [(d.plan, d.host_port) for d in mine if d.host_port is not None]
-                statuses = executor.wait_until_all_healthy(host, ports, timeout, step)
+                statuses = executor.wait_until_all_healthy(pod_host, ports, timeout, step)
                 results += [
                     PodRollout(
-                        host=host.name,
+                        host=pod_host.name,
                         slug=d.plan.slug,
                         host_port=port,
                         urls=frozen_mapping(d.plan.urls(port)),

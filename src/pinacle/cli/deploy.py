@@ -40,15 +40,19 @@ def _load(pod_files: tuple[Path, ...]) -> list[PodPlan]:
     return plans
 
 
-def _print_plan(target: str, plans: list[PodPlan]) -> bool:
+def _print_plan(target: str, plans: list[PodPlan], host: str | None, force: bool) -> bool:
     from pinacle import executor
     from pinacle.app.rollout import plan
 
     with executor.session(target) as session:
-        results = plan(session, plans)
+        for name, why in sorted(session.unreachable.items()):
+            click.echo(f"{name}: {why}; not a candidate for new pods", err=True)
+        results = plan(session, plans, host, force)
     pending = False
     for result in results:
         click.echo(f"{result.host}: pod {result.slug}")
+        for line in result.placement:
+            click.echo(f"  {line}")
         for change in result.changes:
             click.echo(f"  {change.describe()}")
         pending = pending or result.pending
@@ -74,6 +78,10 @@ def _print_plan(target: str, plans: list[PodPlan]) -> bool:
     help="Seconds to wait for services to be healthy.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
+@click.option("--host", "host", metavar="NAME", help="On a fleet: put new pods on this host of the inventory.")
+@click.option(
+    "--force", is_flag=True, help="On a fleet: place a pod again although the host that holds it did not answer."
+)
 @report_errors
 def main(
     pod_files: tuple[Path, ...],
@@ -82,10 +90,14 @@ def main(
     schema: bool,
     timeout: float,
     as_json: bool,
+    host: str | None,
+    force: bool,
 ) -> None:
     """Roll out the pods defined in POD_FILES: network, port, router, gVisor container, services.
 
-    Several pod files roll out in one run, over one connection per host.
+    Several pod files roll out in one run, over one connection per host. On an inventory of several
+    hosts (a fleet) each pod goes on one host: the one that holds it, else the one with the most
+    room among those its ``placement:`` allows (``--dry-run`` says which and why).
     """
     if schema:
         from pinacle.spec import pod_json_schema
@@ -103,8 +115,8 @@ def main(
 
     plans = _load(pod_files)
     if dry_run:
-        sys.exit(EXIT_CHANGES_PENDING if _print_plan(target, plans) else 0)
-    results = roll_out(target, plans, timeout, progress_lines(quiet=as_json))
+        sys.exit(EXIT_CHANGES_PENDING if _print_plan(target, plans, host, force) else 0)
+    results = roll_out(target, plans, timeout, progress_lines(quiet=as_json), host=host, force=force)
     if as_json:
         payload: dict[str, Any] = {"changes": sum(r.changes for r in results), "pods": [r.to_json() for r in results]}
         click.echo(json.dumps(payload, indent=2))

@@ -40,22 +40,30 @@ def _health(record: PodStatus) -> str:
 def list_command(target: str | None, as_json: bool) -> None:
     """Every pod on the target: state, port, services and their health, image, age.
 
-    JSON: ``{"pods": [POD, ...]}``, POD as in ``pinacle status --json``.
+    On a fleet (an inventory of several hosts) a HOST column comes first, and hosts that did not
+    answer are named on stderr. JSON: ``{"pods": [POD, ...], "unreachable": [HOST, ...]}``, POD as
+    in ``pinacle status --json``.
     """
     with executor.session(resolve_target(target)) as session:
         records = pods.list_pods(session)
+        fleet = len(session.hosts) + len(session.unreachable) > 1
+        unreachable = dict(session.unreachable)
+    for name, why in sorted(unreachable.items()):
+        click.echo(f"{name}: {why}; its pods are not listed", err=True)
     if as_json:
-        echo_json({"pods": [r.to_json() for r in records]})
+        echo_json({"pods": [r.to_json() for r in records], "unreachable": sorted(unreachable)})
         return
     if not records:
         click.echo("no pods")
         return
+    host_width = max((len(r.host) for r in records), default=4) + 1 if fleet else 0
     header = f"{'SLUG':<20} {'STATE':<12} {'PORT':<6} {'SERVICES':<36} {'IMAGE':<24} {'RUNTIME':<8} AGE"
-    click.echo(header)
+    click.echo((f"{'HOST':<{host_width}}" if fleet else "") + header)
     for r in records:
         state = f"{r.state}!" if r.problem else r.state
         click.echo(
-            f"{r.slug:<20} {state:<12} {r.host_port or '-'!s:<6} {_health(r):<36} "
+            (f"{r.host:<{host_width}}" if fleet else "")
+            + f"{r.slug:<20} {state:<12} {r.host_port or '-'!s:<6} {_health(r):<36} "
             f"{r.image:<24} {r.runtime:<8} {human_age(r.age_seconds)}"
         )
     for r in records:

@@ -10,6 +10,7 @@ import shlex
 from collections.abc import Sequence
 from typing import TypedDict
 
+from pinacle.errors import HostError
 from pinacle.pod.names import LABEL_POD
 from pinacle.readers import Read
 
@@ -282,3 +283,19 @@ def egress_rules(script: str, args: Sequence[str] = ()) -> Read[str]:
     + args: its arguments (pools, ``--``, deny ranges); none: what it last applied
     """
     return Read(egress_rules_command(script, args), parse_egress_rules, lambda: "missing")
+
+
+HOST_SIZE_COMMAND = "nproc; awk '/^MemTotal:/ {print $2}' /proc/meminfo"
+
+
+def parse_host_size(output: Sequence[str]) -> tuple[float, int]:
+    """(CPUs, MiB of memory) from ``nproc`` and /proc/meminfo's MemTotal (kB); HostError if unreadable."""
+    words = [line.strip() for line in output if line.strip()]
+    if len(words) != 2 or not all(word.isdigit() for word in words):
+        raise HostError(f"could not read the host's size (nproc, MemTotal): {' '.join(words)[:200]!r}")
+    return float(words[0]), int(words[1]) // 1024
+
+
+def host_size() -> Read[tuple[float, int]]:
+    """The host's size, for placing pods across a fleet: its CPUs and memory."""
+    return Read(HOST_SIZE_COMMAND, parse_host_size, lambda: parse_host_size([]))

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import subprocess
 
+import pytest
+
+from pinacle.errors import HostError
 from pinacle.facts.host import DockerImageId, DockerServer, FileText, NetworkUsage, PathExists, RuntimeProbe
 from pinacle.hostspec import PROBE_DIR, PROBE_IMAGE
 from pinacle.readers import host as readers
@@ -62,3 +65,12 @@ def test_runtime_probe_read_is_the_facts_command() -> None:
     assert subprocess.run(["sh", "-n", "-c", read.command], check=False).returncode == 0
     assert read.result(["rc=0", "[    0.0] Starting gVisor...", "total 9"])["ok"] is True
     assert read.result([]) == {"ok": False, "rc": -1, "output": ""}
+
+
+def test_host_size_is_cpus_and_mib_of_memory() -> None:
+    assert readers.host_size().result(["4", "16318412"]) == (4.0, 15935)
+
+
+def test_an_unreadable_host_size_fails_naming_it() -> None:
+    with pytest.raises(HostError, match="could not read the host's size"):
+        readers.host_size().result(["nproc: not found"])

@@ -1,0 +1,122 @@
+"""Pods across a fleet: what placement needs to know of each host, read from the hosts themselves.
+
+The pods a host holds (their containers, host records and networks, labelled with the pod) are
+the only record of where a pod lives: there is no side database. :func:`fleet_hosts` turns one
+read of every host into :class:`~pinacle.fleet.placement.FleetHost` values, and :func:`place`
+asks the pure planner (:func:`~pinacle.fleet.placement.choose_host`) for each pod of a run, in
+order, counting what the run has already placed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from pinacle.errors import HostError
+from pinacle.fleet.placement import (
+    FleetHost,
+    Outcome,
+    PlacementDecision,
+    Reservation,
+    choose_host,
+    placement_host_data,
+)
+from pinacle.pod.desired import PodPlan
+from pinacle.pod.observed import HostPods
+from pinacle.spec import memory_to_mb
+
+
+def reservations(state: HostPods) -> tuple[Reservation, ...]:
+    """What every pod on a host has asked for: its container's limits, or, for a pod whose container
+    is gone (a killed run, a replacement under way), its host record's resources. A pod known only by
+    its network still holds its place on that host, with nothing reserved."""
+    found: dict[str, Reservation] = {}
+    for slug, record in state.records.items():
+        resources = record.spec.get("resources") if isinstance(record.spec, Mapping) else None
+        cpus, memory = 0.0, 0
+        if isinstance(resources, Mapping):
+            try:
+                cpus = float(resources.get("cpus", 0.0))
+                memory = memory_to_mb(resources.get("memory", 0))
+            except (TypeError, ValueError):
+                pass  # a damaged record reserves nothing, but still holds the pod here
+        found[slug] = Reservation(slug, cpus, memory)
+    for slug, container in state.containers.items():
+        found[slug] = Reservation(slug, container.cpus, container.memory_mb)
+    for network in state.networks:
+        slug = network.removeprefix("pinacle-")
+        if network.startswith("pinacle-") and slug not in found:
+            found[slug] = Reservation(slug, 0.0, 0)
+    return tuple(found[slug] for slug in sorted(found))
+
+
+def fleet_hosts(
+    hosts: Iterable[Any],
+    states: Mapping[str, HostPods],
+    sizes: Mapping[str, tuple[float, int]],
+    unreachable: Iterable[str] = (),
+    data: Mapping[str, Mapping[str, Any]] | None = None,
+    groups: Mapping[str, Iterable[str]] | None = None,
+) -> list[FleetHost]:
+    """Every host of the target as placement sees it: size, groups, placement host data, pods.
+
+    + hosts: the hosts that answered (their ``name``)
+    + states, sizes: what one read of each of them found
+    + unreachable: the names of inventory hosts that did not answer
+    + data, groups: host name -> its pyinfra host data / group names
+    """
+    data = data or {}
+    groups = groups or {}
+    fleet = []
+    for host in hosts:
+        cpus, memory_mb = sizes[host.name]
+        fleet.append(
+            FleetHost(
+                name=host.name,
+                cpus=cpus,
+                memory_mb=memory_mb,
+                groups=frozenset(groups.get(host.name, ())),
+                data=placement_host_data(host.name, data.get(host.name, {})),
+                pods=reservations(states[host.name]),
+            )
+        )
+    for name in unreachable:
+        fleet.append(
+            FleetHost(
+                name=name,
+                cpus=0.0,
+                memory_mb=0,
+                groups=frozenset(groups.get(name, ())),
+                data=placement_host_data(name, data.get(name, {})),
+                reachable=False,
+            )
+        )
+    return sorted(fleet, key=lambda h: h.name)
+
+
+def place(
+    plans: Sequence[PodPlan],
+    fleet: Sequence[FleetHost],
+    host: str | None = None,
+    force: bool = False,
+) -> dict[str, PlacementDecision]:
+    """Slug -> where each pod of the run goes; HostError naming every pod that cannot be placed.
+
+    Pods are placed in the order given, each counting the reservations of those placed before it,
+    so one run never overfills a host that two separate runs would not.
+    """
+    hosts = list(fleet)
+    decisions: dict[str, PlacementDecision] = {}
+    for plan in plans:
+        decision = choose_host(plan.spec, hosts, host=host, force=force)
+        decisions[plan.slug] = decision
+        if decision.host is not None and decision.outcome is not Outcome.STAYS:
+            reservation = Reservation.of(plan.spec)
+            hosts = [
+                dataclasses.replace(h, pods=(*h.pods, reservation)) if h.name == decision.host else h for h in hosts
+            ]
+    refused = [d for d in decisions.values() if d.host is None]
+    if refused:
+        raise HostError("\n".join(line for d in refused for line in d.describe()))
+    return decisions
