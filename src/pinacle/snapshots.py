@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pinacle.errors import SpecError
+from pinacle.pod.names import lock_path
 from pinacle.pod.observed import ContainerRecord
 from pinacle.pod.report import spec_data_from_labels
 
@@ -32,7 +33,7 @@ SNAPSHOT_DIR = "/var/lib/pinacle/snapshots"
 # Root-only: one marker per pod being restored, written before its first resource and removed
 # after its host record (see RestoreMarker).
 RESTORE_DIR = "/var/lib/pinacle/restores"
-SNAPSHOT_LOCK_GLOB = "/run/pinacle/snapshot-*.lock"
+SNAPSHOT_LOCK_GLOB = lock_path("snapshot", "*")
 # The host script that takes, cleans and removes snapshots under their name's lock
 # (src/pinacle/host_scripts/pinacle-snapshot, installed by the host deploy).
 SNAPSHOT_SCRIPT = "/usr/local/lib/pinacle/pinacle-snapshot"

@@ -57,6 +57,12 @@ def workspace_mount(slug: str) -> str:
     return f"type=volume,source={volume_name(slug)},target={WORKSPACE},volume-label={LABEL_POD}={slug}"
 
 
+def lock_path(kind: str, name: str) -> str:
+    """The host's lock of one ``kind`` of thing (``pod``, ``snapshot``) named ``name``, in the
+    root-only lock directory; the host scripts build the same paths (``$lock_dir/KIND-NAME.lock``)."""
+    return f"{LOCK_DIR}/{kind}-{name}.lock"
+
+
 def pod_lock_path(slug: str) -> str:
-    """The pod's own lock on its host (root-only directory): creating its network takes it."""
-    return f"{LOCK_DIR}/pod-{slug}.lock"
+    """The pod's own lock on its host: creating its network takes it."""
+    return lock_path("pod", slug)
