@@ -299,13 +299,20 @@ class Session:
             return fact.process(lines) if lines else fact.default()
         return host.get_fact(cls, **kwargs)
 
-    def apply(self, deploy_func: Callable[..., Any], **kwargs: Any) -> ApplyResult:
-        """Add a ``@deploy`` to the state and run it; raise DeployError naming what failed."""
+    def apply(self, deploy_func: Callable[..., Any], on: Sequence[Any] | None = None, **kwargs: Any) -> ApplyResult:
+        """Add a ``@deploy`` to the state and run it; raise DeployError naming what failed.
+
+        + on: the hosts to run it on (of :attr:`hosts`); default every host that answered. On a
+          fleet a day-2 change runs only where the pod is.
+        """
         from pyinfra.api.deploy import add_deploy
         from pyinfra.api.exceptions import PyinfraError
         from pyinfra.api.operations import run_ops
 
         state = self.state
+        if on is not None:
+            chosen = {host.name for host in on}
+            kwargs["host"] = [host for host in self._pyinfra_hosts if host.name in chosen]
         add_deploy(state, deploy_func, **kwargs)
         aborted = ""
         try:

@@ -94,9 +94,16 @@ def pod_status(session: executor.Session, slug: str) -> list[PodStatus]:
     return _records(session, slug)
 
 
+def holders(session: executor.Session, slug: str, doing: str = "see `pinacle list`") -> list[Any]:
+    """The hosts that hold pod ``slug`` (on a fleet, day-2 changes run there only); PodNotFound if none."""
+    found = [host for host, _record in pods(session, slug)]
+    if not found:
+        raise PodNotFound(f"no pod {slug} on {session.target}; {doing}")
+    return found
+
+
 def stop(session: executor.Session, slug: str) -> int:
-    require_pod(session, slug)
-    return session.apply(deploys.stop_pod, slug=slug).change_count
+    return session.apply(deploys.stop_pod, on=holders(session, slug), slug=slug).change_count
 
 
 def start(
@@ -104,14 +111,14 @@ def start(
 ) -> list[PodStatus]:
     """Start a stopped pod on its port and wait until its services answer; its records."""
     step = progress or silent()
-    require_pod(session, slug)
-    for host in session.hosts:
+    where = holders(session, slug)
+    for host in where:
         state = executor.observe_pods(host)
         container = state.containers.get(slug)
         if container is not None and not state.sandboxed(container):
             raise HostError(f"{host.name}: pod {slug} is not started: {state.problem(container)}")
     step("start", f"starting pod {slug}", slug)
-    session.apply(deploys.start_pod, slug=slug)
+    session.apply(deploys.start_pod, on=where, slug=slug)
     records = []
     for host, record in pods(session, slug):
         if record.host_port is None:
@@ -126,15 +133,15 @@ def start(
 def delete(session: executor.Session, slug: str, purge: bool = False) -> bool:
     """Remove the pod's container and network (and volume with ``purge``); False if none existed."""
     require_docker(session)
-    existed = False
+    where = []
     for host in session.hosts:
         objects = session.read(host, pod_objects(slug))
-        existed = existed or bool(objects["container"] or objects["network"])
-        existed = existed or bool(purge and objects["volume"])
-        existed = existed or bool(session.read(host, path_exists(record_path(slug))))
-    if not existed:
+        found = bool(objects["container"] or objects["network"] or (purge and objects["volume"]))
+        if found or session.read(host, path_exists(record_path(slug))):
+            where.append(host)
+    if not where:
         return False
-    session.apply(deploys.delete_pod, slug=slug, purge=purge)
+    session.apply(deploys.delete_pod, on=where, slug=slug, purge=purge)
     return True
 
 

@@ -122,6 +122,7 @@ def snapshot(
         try:
             session.apply(
                 deploys.snapshot_pod,
+                on=[host],
                 slug=slug,
                 snapshot=name,
                 runtime=record.runtime or "runsc",
@@ -133,9 +134,11 @@ def snapshot(
     return [snapshot_info(h, s) for h, s in find_snapshot(session, name) if s.complete]
 
 
-def _restore_once(session: executor.Session, plan: PodPlan, archive: str, replace: bool, marker: RestoreMarker) -> None:
+def _restore_once(
+    session: executor.Session, where: list[Any], plan: PodPlan, archive: str, replace: bool, marker: RestoreMarker
+) -> None:
     diffs: dict[str, tuple[PodDiff, str | None]] = {}
-    for host in session.hosts:
+    for host in where:
         state = executor.observe_pods(host, (plan.container.image,))
         image_id, services = state.images.get(plan.container.image, (None, None))
         # Against a host without the pod (a replacement removes it first, in the same deploy), but
@@ -151,7 +154,7 @@ def _restore_once(session: executor.Session, plan: PodPlan, archive: str, replac
             raise HostError(f"{host.name}: pod {plan.slug}: {diff.problem}")
         diffs[host.name] = (diff, image_id)
     markers = dict.fromkeys(diffs, marker)
-    session.apply(deploys.restore_pod, diffs=diffs, archive=archive, markers=markers, replace=replace)
+    session.apply(deploys.restore_pod, on=where, diffs=diffs, archive=archive, markers=markers, replace=replace)
 
 
 def delete_snapshot(session: executor.Session, name: str) -> bool:
@@ -221,7 +224,15 @@ def restore(
                 f"snapshot {candidate.name} on {host.name} is incomplete (an interrupted `pinacle snapshot` left "
                 f"{', '.join(candidate.leftovers)}): take it again, or `pinacle snapshot delete {candidate.name}`"
             )
-    if len(session.hosts) > 1 and len(found) != len(session.hosts):
+    # A snapshot lives on the host it was taken on, and comes back there: on a fleet, that one host.
+    where = [host for host, _candidate in found]
+    fleet = len(session.hosts) + len(session.unreachable) > 1
+    if fleet and len(where) > 1:
+        listed = ", ".join(sorted(h.name for h in where))
+        raise TargetError(
+            f"snapshot {name} is on several hosts of {session.target} ({listed}); restore it with -i HOST"
+        )
+    if not fleet and len(where) != len(session.hosts):
         raise TargetError(f"snapshot {name} is not on every host of {session.target}; pick one")
     record = found[0][1]
     slug = new_slug or record.source
@@ -257,7 +268,7 @@ def restore(
     with contextlib.ExitStack() as retries:
         for attempt in range(1, CLAIM_ATTEMPTS + 1):
             try:
-                _restore_once(session, plan, snapshot_archive(record.name), rebuild, marker)
+                _restore_once(session, where, plan, snapshot_archive(record.name), rebuild, marker)
                 break
             except PortClaimLost:
                 if attempt == CLAIM_ATTEMPTS:
@@ -266,6 +277,8 @@ def restore(
                 step("retry", "a concurrent deploy claimed the chosen port; reading the host again", slug)
                 # A pyinfra state runs its operations once: a new attempt needs a new session.
                 session = retries.enter_context(executor.session(session.target))
+                names = {h.name for h in where}
+                where = [h for h in session.hosts if h.name in names]
         results = []
         for host, container in pods(session, slug):
             if container.host_port is None:
