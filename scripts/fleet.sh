@@ -217,6 +217,7 @@ cmd_up() {
 
 cmd_stop_sshd() {
     local n=${1:?usage: fleet.sh stop-sshd N}
+    # shellcheck disable=SC2016 # expanded by the host's own shell
     in_host "$n" sh -c '[ ! -s /run/sshd.pid ] || kill "$(cat /run/sshd.pid)"; rm -f /run/sshd.pid'
     for _ in $(seq 50); do
         sshd_answers "$n" || return 0
@@ -251,9 +252,11 @@ stop_host() {
             # Containers first, through the engine, so runsc and dockerd clean up after them.
             engine "$n" ps -aq | xargs -r docker -H "unix://$(host_socket "$n")" rm -f >/dev/null || true
         fi
+        # shellcheck disable=SC2016 # expanded by the host's own shell
         in_host "$n" sh -c 'for p in dockerd containerd; do pid=$(pidof "$p") && kill $pid; done
             for _ in $(seq 100); do pidof dockerd containerd >/dev/null || exit 0; sleep 0.2; done' || true
-        kill "$holder" 2>/dev/null || true
+        # The end of a PID namespace's init ends every process in it (unshare ignores SIGTERM).
+        kill -KILL "$(init_pid "$n")" 2>/dev/null || true
         for _ in $(seq 100); do
             kill -0 "$holder" 2>/dev/null || break
             sleep 0.1

@@ -222,7 +222,8 @@ class Session:
 
     def _connect(self) -> list[Any]:
         from pyinfra.api import Config, State
-        from pyinfra.api.connect import connect_all
+
+        from pinacle.connect import connect_hosts
 
         logging.getLogger("pyinfra").setLevel(logging.ERROR)
         # Operations act on a diff computed beforehand, so pyinfra need not run each one a second
@@ -237,10 +238,7 @@ class Session:
         for pyinfra_host in state.inventory:
             if type(pyinfra_host.connector) is LocalConnector:  # callable from any thread, not only the main one
                 pyinfra_host.connector = ThreadSafeLocalConnector(state, pyinfra_host)
-        connect_all(state)
-        hosts = list(state.inventory.get_active_hosts())
-        if not hosts:
-            raise TargetError(f"could not connect to any host of {self.target}")
+        hosts = connect_hosts(state, self.target)
         self._state, self._pyinfra_hosts = state, hosts
         return hosts
 
