@@ -91,7 +91,7 @@ boot() {
     hostname "$(host_name "$n")"
     # Deepest first; lazily, as nothing of this host uses them.
     findmnt -rn -o TARGET | grep -E "$INHERITED_MOUNT_ROOTS" | sort -r | while read -r target; do
-        umount -l "$target"
+        umount -l "$target" 2>/dev/null || true  # gone with a parent already
     done
     # A sysfs of the host's own network namespace (/sys/class/net lists its links), keeping cgroups.
     stash="$run/.cgroup"
