@@ -140,3 +140,13 @@ def fleet() -> Iterator[Fleet]:
     finally:
         if started_here and os.environ.get("PINACLE_FLEET_KEEP") != "1":
             fleet_sh("down")
+            assert fleet_leftovers() == [], "scripts/fleet.sh down left these behind"
+
+
+def fleet_leftovers() -> list[str]:
+    """What of the fleet is still on this machine: state, links, processes, mounts."""
+    found = [str(path) for path in (STATE, RUN) if path.exists()]
+    found += [line for line in run("ip", "-o", "link", "show").stdout.splitlines() if ": pfleet" in line]
+    found += [line for line in run("ps", "-eo", "pid,args").stdout.splitlines() if "fleet.sh _boot" in line]
+    found += [line for line in Path("/proc/self/mountinfo").read_text().splitlines() if "pinacle-fleet" in line]
+    return found

@@ -6,7 +6,7 @@ import json
 import os
 
 import pytest
-from tests.integration.fleet.conftest import Fleet, deploy_totals, host_deploy, run
+from tests.integration.fleet.conftest import RUN, Fleet, deploy_totals, fleet_sh, host_deploy, run
 
 pytestmark = pytest.mark.integration
 
@@ -51,3 +51,15 @@ def test_a_second_host_deploy_changes_nothing(fleet: Fleet) -> None:
     totals = deploy_totals(result.stdout + result.stderr)  # pyinfra prints its table on stderr
     assert totals["failed"] == 0 and totals["changed"] == 0
     assert totals["unchanged"] == totals["operations"] > 0
+
+
+def test_up_again_keeps_the_running_hosts(fleet: Fleet) -> None:
+    def holders() -> list[str]:
+        return [(RUN / f"host{host.number}.pid").read_text() for host in fleet.hosts]
+
+    def engines() -> list[str]:
+        return [host.ssh("docker info --format '{{.ID}}'").stdout for host in fleet.hosts]
+
+    before = holders(), engines()
+    fleet_sh("up", str(len(fleet.hosts)))
+    assert (holders(), engines()) == before
