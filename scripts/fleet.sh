@@ -79,7 +79,7 @@ in_host() {
     local n=$1 pid
     shift
     pid=$(init_pid "$n") || die "host $n is not running (scripts/fleet.sh up)"
-    nsenter -t "$pid" -m -u -i -n -p --wd=/ -- env -i PATH="$BOOT_PATH" HOME=/root "$@"
+    nsenter -t "$pid" -m -u -i -n -p --wd=/ -- env -i PATH="$BOOT_PATH" HOME=/root "$@" 9<&-
 }
 
 # Runs as the host's first process (under tini), inside its fresh namespaces: make the file system
@@ -144,7 +144,7 @@ start_holder() {
     mkdir -p "$run"
     setsid env -i PATH="$BOOT_PATH" \
         unshare --net --mount --uts --ipc --pid --fork --mount-proc --propagation private --kill-child \
-        -- tini -s -- "$SELF" _boot "$n" >"$RUN_ROOT/host$n.log" 2>&1 </dev/null &
+        -- tini -s -- "$SELF" _boot "$n" >"$RUN_ROOT/host$n.log" 2>&1 </dev/null 9<&- &
     holder=$!
     echo "$holder" >"$(host_pidfile "$n")"
     for _ in $(seq 100); do
@@ -328,6 +328,14 @@ cmd_provision() {
 }
 
 [ "$(id -u)" -eq 0 ] || die "run as root: the fleet makes namespaces, links and mounts"
+case "${1:-}" in
+    up | down | provision | images)
+        # One fleet command at a time (the test session and a user may both run `up`); the lock is
+        # this script itself, so nothing is left behind. Daemons started meanwhile do not inherit it.
+        exec 9<"$SELF"
+        flock -w 600 9 || die "another scripts/fleet.sh has held the fleet for 10 minutes"
+        ;;
+esac
 case "${1:-}" in
     up) cmd_up "${2:-3}" ;;
     down) cmd_down ;;
