@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from pinacle.deploys.host import HOST_DATA_DEFAULTS, provision_host
+from pinacle.fleet.placement import placement_host_data
 from pinacle.hostspec import RUNSC_SOURCES, HostSettings, host_settings
 
 INVENTORY = Path(__file__).resolve().parents[3] / "inventory"
@@ -78,3 +79,9 @@ def test_fleet_inventory_keeps_the_hosts_named_in_the_environment(monkeypatch: p
 def test_fleet_inventory_refuses_an_unknown_host_by_name(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(ValueError, match="PINACLE_FLEET_HOSTS names no fleet host: fleet-host9"):
         fleet_inventory(monkeypatch, "fleet-host9")
+
+
+def test_fleet_hosts_are_valid_placement_hosts(monkeypatch: pytest.MonkeyPatch) -> None:
+    hosts, group = fleet_inventory(monkeypatch)["fleet"]
+    labels = {name: placement_host_data(name, {**group, **data}).host_labels for name, data in hosts}
+    assert labels["fleet-host3"] == {"zone": "b", "gpu": "no"}
