@@ -8,7 +8,8 @@ python3 -m venv .venv
 # Debian packages some tests drive for real (Debian/Ubuntu as root only; elsewhere those tests
 # fail and say what is missing):
 #   openssh-server  tests/integration/test_ssh_target.py reaches this machine through a throwaway
-#                   sshd, as production reaches pod hosts;
+#                   sshd, as production reaches pod hosts, and each host of the test fleet
+#                   (scripts/fleet.sh, tests/integration/fleet/) runs one;
 #   chromium        tests/browser drive Debian's Chromium with Playwright (Playwright's own browser
 #                   download is not reachable here), with fonts-liberation for the pages' text;
 #   nginx-light     tests/unit/test_router.py checks the rendered router with the real `nginx -t`;

@@ -225,7 +225,8 @@ class Session:
 
     def _connect(self) -> list[Any]:
         from pyinfra.api import Config, State
-        from pyinfra.api.connect import connect_all
+
+        from pinacle.connect import connect_hosts
 
         logging.getLogger("pyinfra").setLevel(logging.ERROR)
         # Operations act on a diff computed beforehand, so pyinfra need not run each one a second
@@ -240,15 +241,7 @@ class Session:
         for pyinfra_host in state.inventory:
             if type(pyinfra_host.connector) is LocalConnector:  # callable from any thread, not only the main one
                 pyinfra_host.connector = ThreadSafeLocalConnector(state, pyinfra_host)
-        from pyinfra.api.exceptions import PyinfraError
-
-        with contextlib.suppress(PyinfraError):  # "No hosts remaining!": none answered (said below)
-            connect_all(state)
-        self.unreachable = {host.name: "did not answer (SSH connection failed)" for host in state.failed_hosts}
-        hosts = list(state.inventory.get_active_hosts())
-        if not hosts:
-            names = ", ".join(sorted(self.unreachable)) or "none"
-            raise TargetError(f"could not connect to any host of {self.target} (tried: {names})")
+        hosts, self.unreachable = connect_hosts(state, self.target)
         self._connect_failed = set(state.failed_hosts)
         self._state, self._pyinfra_hosts = state, hosts
         return hosts

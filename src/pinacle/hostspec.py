@@ -160,6 +160,9 @@ class HostSettings(BaseModel):
     # /14 cut into /24s: 1024 pod networks, where Docker's built-in pools run out after ~30.
     docker_address_pools: tuple[AddressPool, ...] = (AddressPool(base="10.200.0.0/14", size=24),)
     docker_live_restore: bool = True
+    # False: the deploy never runs ``apt-get update``, for hosts whose package lists something else
+    # keeps fresh (a golden image; the test fleet, which shares this machine's package database).
+    apt_update: bool = True
     # Egress rules (host script pinacle-egress): pods cannot reach the host, link-local addresses,
     # each other's networks, nor these further IPv4 ranges (an office LAN, a database subnet).
     pod_egress_rules: bool = True

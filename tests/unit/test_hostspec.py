@@ -51,6 +51,7 @@ def test_empty_host_data_gives_the_production_defaults() -> None:
     assert settings.runsc_runtime_args == ()
     assert settings.docker_address_pools == (AddressPool(base="10.200.0.0/14", size=24),)
     assert settings.docker_live_restore is True
+    assert settings.apt_update is True
 
 
 def test_release_source_runs_the_binary_it_installs() -> None:

@@ -107,9 +107,17 @@ def place(
     so one run never overfills a host that two separate runs would not.
     """
     hosts = list(fleet)
+    silent = sorted(h.name for h in hosts if not h.reachable)
     decisions: dict[str, PlacementDecision] = {}
     for plan in plans:
         decision = choose_host(plan.spec, hosts, host=host, force=force)
+        if decision.outcome is Outcome.PLACED and silent and not force:
+            # No record off the hosts says where a pod lives: one that did not answer may hold it.
+            reason = (
+                f"the pod is on none of the hosts that answered, and {', '.join(silent)} did not answer: it may "
+                f"hold the pod (--force to place it on {decision.host} all the same)"
+            )
+            decision = dataclasses.replace(decision, host=None, outcome=Outcome.REFUSED, reason=reason)
         decisions[plan.slug] = decision
         if decision.host is not None and decision.outcome is not Outcome.STAYS:
             reservation = Reservation.of(plan.spec)

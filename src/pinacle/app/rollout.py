@@ -157,6 +157,8 @@ def roll_out(
     for attempt in range(1, CLAIM_ATTEMPTS + 1):
         with executor.session(target) as session:
             step("read", f"reading {target}")
+            for name, why in sorted(session.unreachable.items()):
+                step("unreachable", f"{name} did not answer ({why}); no pod is placed there", host=name)
             diffs = plan_rollout(session, plans, host, force)
             if found := problems(diffs):
                 raise HostError("\n".join(found))

@@ -19,7 +19,7 @@ from pinacle.cli.common import (
 )
 from pinacle.cli.errors import report_errors
 from pinacle.cli.output import progress_lines
-from pinacle.errors import HealthError, HostError, PodNotFound
+from pinacle.errors import HealthError, HostError, PodNotFound, TargetError
 from pinacle.pod.names import volume_name
 from pinacle.pod.report import human_age
 from pinacle.records import PodStatus
@@ -40,22 +40,29 @@ def _health(record: PodStatus) -> str:
 def list_command(target: str | None, as_json: bool) -> None:
     """Every pod on the target: state, port, services and their health, image, age.
 
-    On a fleet (an inventory of several hosts) a HOST column comes first, and hosts that did not
-    answer are named on stderr. JSON: ``{"pods": [POD, ...], "unreachable": [HOST, ...]}``, POD as
-    in ``pinacle status --json``.
+    On a fleet (an inventory of several hosts) a HOST column comes first; hosts that did not answer
+    are named on stderr after the others' pods, and the exit code is 3. JSON: ``{"pods": [POD, ...],
+    "unreachable": [HOST, ...]}``, POD as in ``pinacle status --json``.
     """
-    with executor.session(resolve_target(target)) as session:
+    target = resolve_target(target)
+    with executor.session(target) as session:
         records = pods.list_pods(session)
-        fleet = len(session.hosts) + len(session.unreachable) > 1
+        total = len(session.hosts) + len(session.unreachable)
         unreachable = dict(session.unreachable)
-    for name, why in sorted(unreachable.items()):
-        click.echo(f"{name}: {why}; its pods are not listed", err=True)
     if as_json:
         echo_json({"pods": [r.to_json() for r in records], "unreachable": sorted(unreachable)})
-        return
-    if not records:
+    elif not records:
         click.echo("no pods")
-        return
+    else:
+        _print_pods(records, fleet=total > 1)
+    if unreachable:  # a partial list is not a full one: exit 3, naming each host that did not answer
+        named = "; ".join(f"{name}: {why}" for name, why in sorted(unreachable.items()))
+        raise TargetError(
+            f"cannot reach {len(unreachable)} of {total} host(s) of {target}: {named}; the others' pods are listed"
+        )
+
+
+def _print_pods(records: list[PodStatus], fleet: bool) -> None:
     host_width = max((len(r.host) for r in records), default=4) + 1 if fleet else 0
     header = f"{'SLUG':<20} {'STATE':<12} {'PORT':<6} {'SERVICES':<36} {'IMAGE':<24} {'RUNTIME':<8} AGE"
     click.echo((f"{'HOST':<{host_width}}" if fleet else "") + header)

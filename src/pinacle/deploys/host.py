@@ -38,7 +38,8 @@ def provision_host() -> None:
 
     Host data (all optional, see ``pinacle.hostspec.HostSettings``): ``runsc_source``, ``runsc_version``,
     ``runsc_runtime_name``, ``runsc_runtime_args``, ``runsc_debian_mirror``, ``runsc_rootfs_overlay``,
-    ``docker_address_pools``, ``docker_live_restore``, ``pod_egress_rules``, ``pod_egress_deny``.
+    ``docker_address_pools``, ``docker_live_restore``, ``apt_update``, ``pod_egress_rules``,
+    ``pod_egress_deny``.
 
     ``runsc_source`` picks where runsc comes from:
 
@@ -64,7 +65,7 @@ def provision_host() -> None:
         apt.packages(
             name="Install Docker, containerd and tools",
             packages=wanted,
-            update=True,
+            update=settings.apt_update,
             cache_time=3600,
             no_recommends=True,
         )

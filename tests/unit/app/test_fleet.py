@@ -89,3 +89,10 @@ def test_a_held_pod_stays_and_reserves_nothing_more(make_plan: MakePlan) -> None
     decisions = place([make_plan(), make_plan(slug="next", resources={"cpus": 1, "memory": "512m"})], fleet)
     assert decisions["demo"].outcome is Outcome.STAYS
     assert (decisions["demo"].host, decisions["next"].host) == ("h1", "h2")
+
+
+def test_with_a_host_silent_a_new_pod_is_refused_unless_forced(make_plan: MakePlan) -> None:
+    fleet = [FleetHost("h1", cpus=2, memory_mb=4096), FleetHost("h2", cpus=0, memory_mb=0, reachable=False)]
+    with pytest.raises(HostError, match="h2 did not answer: it may hold the pod"):
+        place([make_plan()], fleet)
+    assert place([make_plan()], fleet, force=True)["demo"].host == "h1"
