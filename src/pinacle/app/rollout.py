@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from pinacle import executor
 from pinacle.app.fleet import fleet_hosts, place
 from pinacle.errors import DeployError, HostError, PortClaimLost, UsageError
-from pinacle.fleet.placement import PlacementDecision
+from pinacle.fleet.placement import PlacementDecision, PlacementHostData
 from pinacle.pod.desired import PodPlan
 from pinacle.pod.diff import Action, PodDiff, diff_pod
 from pinacle.progress import Progress, silent
@@ -50,7 +50,7 @@ def plan_rollout(
             states,
             sizes,
             session.unreachable,
-            data={h.name: h.data for h in session.hosts},
+            data={h.name: {key: h.data.get(key) for key in PlacementHostData.model_fields} for h in session.hosts},
             groups={h.name: h.groups for h in session.hosts},
         )
         decisions = place(plans, members, host=host, force=force)

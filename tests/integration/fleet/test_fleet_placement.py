@@ -36,9 +36,10 @@ def pod_file(directory: Path, slug: str, memory: str = "2g", **fields: Any) -> P
 
 
 def holders(fleet: Fleet, slug: str) -> list[str]:
-    """The hosts whose engine has a container of pod ``slug``, asked of each engine directly."""
+    """The hosts whose engine has a container of pod ``slug``, asked of each engine directly (through
+    the host's namespaces, so a host whose sshd is stopped answers too)."""
     query = f"docker ps -aq --filter label=pinacle.pod={slug}"
-    return [host.name for host in fleet.hosts if host.ssh(query).stdout.split()]
+    return [host.name for host in fleet.hosts if fleet_sh("exec", str(host.number), "sh", "-c", query).split()]
 
 
 @pytest.fixture(scope="module")
