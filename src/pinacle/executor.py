@@ -560,3 +560,26 @@ def output_lines(host: Any, argv: list[str]) -> Iterator[str]:
             process.terminate()
         process.stdout.close()
         process.wait()
+
+
+def pipe_between(source: Any, source_argv: list[str], target: Any, target_argv: list[str]) -> None:
+    """Run ``source_argv`` on ``source`` with its output piped, through this machine, into
+    ``target_argv`` on ``target`` (``docker save | docker load`` between two hosts); DeployError
+    naming the side that failed."""
+    first, second = _local_argv(source, source_argv), _local_argv(target, target_argv)
+    if first is None or second is None:
+        raise DeployError("moving data between hosts needs @local or SSH hosts")
+    sender = subprocess.Popen(first, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert sender.stdout is not None and sender.stderr is not None
+    receiver = subprocess.Popen(second, stdin=sender.stdout, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    sender.stdout.close()  # the receiver holds the pipe now: the sender sees EPIPE if it goes away
+    _out, received_err = receiver.communicate()
+    sent_err = sender.stderr.read()
+    sender.wait()
+    for host, argv, code, err in (
+        (source, source_argv, sender.returncode, sent_err),
+        (target, target_argv, receiver.returncode, received_err),
+    ):
+        if code != 0:
+            detail = " ".join(err.decode("utf-8", errors="replace").split()[-40:]) or f"exit status {code}"
+            raise DeployError(f"{host.name}: {shlex.join(argv)}: {detail}")

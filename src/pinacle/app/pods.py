@@ -130,11 +130,12 @@ def start(
     return records
 
 
-def delete(session: executor.Session, slug: str, purge: bool = False) -> bool:
-    """Remove the pod's container and network (and volume with ``purge``); False if none existed."""
+def delete(session: executor.Session, slug: str, purge: bool = False, only: Any = None) -> bool:
+    """Remove the pod's container and network (and volume with ``purge``); False if none existed.
+    ``only``: on that host alone (a move removing the pod it carried elsewhere)."""
     require_docker(session)
     where = []
-    for host in session.hosts:
+    for host in session.hosts if only is None else [only]:
         objects = session.read(host, pod_objects(slug))
         found = bool(objects["container"] or objects["network"] or (purge and objects["volume"]))
         if found or session.read(host, path_exists(record_path(slug))):

@@ -157,24 +157,26 @@ def _restore_once(
     session.apply(deploys.restore_pod, on=where, diffs=diffs, archive=archive, markers=markers, replace=replace)
 
 
-def delete_snapshot(session: executor.Session, name: str) -> bool:
+def delete_snapshot(session: executor.Session, name: str, only: Any = None) -> bool:
     """Remove snapshot ``name``, complete or not (what an interrupted run left); False if there is none.
+    ``only``: on that host alone (a move removing its snapshot from the host the pod left).
 
     ConflictError while a pod runs from its image, or while another process is taking it.
     """
-    found = find_snapshot(session, name)
+    found = [(h, r) for h, r in find_snapshot(session, name) if only is None or h.name == only.name]
     if not found:
         return False
     for host, record in found:
         if record.state == IN_PROGRESS:
             raise ConflictError(f"snapshot {record.name} is being taken on {host.name} now; delete it when that ends")
     images = {record.image for _h, record in found if record.image}
-    users = [r.slug for _h, r in pods(session) if r.image in images]
+    hosts = {h.name for h, _record in found}
+    users = [r.slug for h, r in pods(session) if r.image in images and h.name in hosts]
     if users:
         raise ConflictError(f"snapshot {name} is the image of pod(s) {', '.join(users)}; delete them first")
     real = found[0][1].name
     try:
-        session.apply(deploys.delete_snapshot, snapshot=real)
+        session.apply(deploys.delete_snapshot, on=[h for h, _record in found], snapshot=real)
     except DeployError as exc:
         if _exists_conflict(real, exc):
             raise ConflictError(f"snapshot {real} is being taken or removed by another process now") from exc
@@ -204,14 +206,19 @@ def restore(
     timeout: float = 180.0,
     progress: Progress | None = None,
     replace: bool = False,
+    on: str | None = None,
 ) -> list[PodStatus]:
     """Create pod ``new_slug`` (default: the snapshot's source) from snapshot ``name``.
 
     An existing pod (or its kept workspace volume) of that slug is refused unless ``replace``:
     then it is deleted with its workspace and brought back from the snapshot on its own host port.
+    ``on`` restores on that host only, the one copy of the snapshot there (``pinacle move``: the pod
+    it came from may still be on another host meanwhile).
     """
     step = progress or silent()
     found = find_snapshot(session, name)
+    if on is not None:
+        found = [(host, candidate) for host, candidate in found if host.name == on]
     if not found:
         raise SnapshotNotFound(f"no snapshot {name} on {session.target}; see `pinacle snapshot list`")
     for host, candidate in found:
@@ -232,13 +239,13 @@ def restore(
         raise TargetError(
             f"snapshot {name} is on several hosts of {session.target} ({listed}); restore it with -i HOST"
         )
-    if not fleet and len(where) != len(session.hosts):
+    if not fleet and on is None and len(where) != len(session.hosts):
         raise TargetError(f"snapshot {name} is not on every host of {session.target}; pick one")
     record = found[0][1]
     slug = new_slug or record.source
     kept_port: int | None = None
     unfinished: RestoreMarker | None = None
-    for host in session.hosts:
+    for host in where if on is not None else session.hosts:
         objects = session.read(host, pod_objects(slug))
         marker = host_snapshots(session, host).restores.get(slug)
         if marker is not None and marker.snapshot == record.name:
@@ -280,7 +287,10 @@ def restore(
                 names = {h.name for h in where}
                 where = [h for h in session.hosts if h.name in names]
         results = []
+        restored_on = {h.name for h in where}
         for host, container in pods(session, slug):
+            if host.name not in restored_on:
+                continue  # a move's source, stopped until the move removes it
             if container.host_port is None:
                 raise HostError(f"{host.name}: pod {slug} holds no host port")
             step("wait", f"waiting for services of {slug} on {host.name}", slug, host.name)

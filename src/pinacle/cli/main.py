@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "exec": ("pinacle.cli.pods", "exec_command", "Run a command in the pod (as its user, or --root)."),
     "snapshot": ("pinacle.cli.snapshot", "snapshot", "Snapshot a pod; list, delete and prune snapshots."),
     "restore": ("pinacle.cli.snapshot", "restore", "Create a pod from a snapshot (or roll one back, --replace)."),
+    "move": ("pinacle.cli.move", "move", "Carry a pod to another host of its fleet: move SLUG --to HOST."),
     "doctor": ("pinacle.cli.doctor", "doctor", "Check Docker, gVisor, pools, ports, images and every pod."),
     "export": ("pinacle.cli.export", "export", "Render a pod file for another platform: export k8s POD_FILE."),
 }

@@ -1,0 +1,31 @@
+"""``pinacle move SLUG --to HOST``: carry a pod to another host of its fleet."""
+
+from __future__ import annotations
+
+import click
+
+from pinacle import executor
+from pinacle.app import move as move_case
+from pinacle.cli.common import echo_json, echo_urls, json_option, resolve_target, target_option, timeout_option
+from pinacle.cli.errors import report_errors
+from pinacle.cli.output import progress_lines
+
+
+@click.command()
+@click.argument("slug")
+@click.option("--to", "to", required=True, metavar="HOST", help="The inventory host to carry the pod to.")
+@target_option
+@timeout_option
+@json_option
+@report_errors
+def move(slug: str, to: str, target: str | None, timeout: float, as_json: bool) -> None:
+    """Carry pod SLUG to host HOST of the inventory: stop, snapshot, carry image and workspace (checked by
+    SHA-256), restore there under the same slug, then remove it from the host it left. A move killed
+    anywhere is finished by running it again; at most one copy runs, and a copy of the workspace is always
+    on disk."""
+    with executor.session(resolve_target(target)) as session:
+        records = move_case.move(session, slug, to, timeout, progress_lines(quiet=as_json))
+    if as_json:
+        echo_json({"pods": [r.to_json() for r in records]})
+    else:
+        echo_urls(records)

@@ -1,0 +1,111 @@
+"""``pinacle move``: a pod carried between two engines of the fleet, its workspace byte for byte, and a
+move killed halfway finished by the next one."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from tests.integration.conftest import REPO
+from tests.integration.fleet.conftest import INVENTORY, Fleet, fleet_sh, pinacle
+from tests.integration.fleet.test_fleet_pods import remove_by_label
+
+pytestmark = pytest.mark.integration
+
+SLUG = f"fleet-m{uuid.uuid4().hex[:4]}"
+# 2 MiB of random bytes in the workspace, and its checksum, computed inside the pod.
+WRITE = "head -c 2097152 /dev/urandom > /workspace/data.bin && sha256sum /workspace/data.bin"
+CHECK = "sha256sum /workspace/data.bin"
+
+
+def engine_holders(fleet: Fleet, what: str) -> list[str]:
+    """The hosts whose engine lists a ``what`` (ps -a, volume ls) labelled with the pod."""
+    query = f"docker {what} -q --filter label=pinacle.pod={SLUG}"
+    return [h.name for h in fleet.hosts if fleet_sh("exec", str(h.number), "sh", "-c", query).split()]
+
+
+def checksum() -> str:
+    return pinacle("exec", SLUG, "--", "sh", "-c", CHECK).stdout.split()[0]
+
+
+@pytest.fixture(scope="module")
+def moved_pod(fleet: Fleet, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    path = tmp_path_factory.mktemp("move") / "pod.yaml"
+    path.write_text(
+        yaml.safe_dump({"name": "moved", "slug": SLUG, "services": ["web-terminal"], "resources": {"memory": "256m"}})
+    )
+    try:
+        pinacle("deploy", str(path), "--host", "fleet-host1")
+        written = pinacle("exec", SLUG, "--", "sh", "-c", WRITE).stdout.split()[0]
+        yield {"checksum": written}
+    finally:
+        pinacle("delete", SLUG, "--purge", check=False)
+        for host in fleet.hosts:
+            remove_by_label(host, SLUG)
+            host.ssh(
+                f"for i in $(docker image ls -q --filter label=pinacle.snapshot.of={SLUG}); do docker rmi -f $i; done; "
+                f"rm -f /var/lib/pinacle/snapshots/move-{SLUG}-*",
+                check=False,
+            )
+
+
+def test_a_moved_pod_runs_on_its_new_host_only_with_its_workspace(fleet: Fleet, moved_pod: dict[str, str]) -> None:
+    moved = json.loads(pinacle("move", SLUG, "--to", "fleet-host2", "--json").stdout)["pods"]
+    assert [(p["host"], p["state"], p["healthy"]) for p in moved] == [("fleet-host2", "running", True)]
+    assert engine_holders(fleet, "ps -a") == ["fleet-host2"]
+    assert engine_holders(fleet, "volume ls") == ["fleet-host2"]  # the source's workspace went last
+    assert checksum() == moved_pod["checksum"]
+    url = moved[0]["urls"]["web-terminal"]
+    assert url.startswith(f"http://localhost-7681.pod-{SLUG}.localhost:")
+
+
+def test_the_way_back_takes_a_fresh_snapshot(fleet: Fleet, moved_pod: dict[str, str]) -> None:
+    pinacle("exec", SLUG, "--", "sh", "-c", "echo changed on host2 > /workspace/note.txt")
+    pinacle("move", SLUG, "--to", "fleet-host1")
+    assert engine_holders(fleet, "ps -a") == ["fleet-host1"]
+    note = pinacle("exec", SLUG, "--", "cat", "/workspace/note.txt").stdout
+    assert note == "changed on host2\n" and checksum() == moved_pod["checksum"]
+
+
+def test_a_move_killed_while_carrying_is_finished_by_the_next(fleet: Fleet, moved_pod: dict[str, str]) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("PINACLE_INVENTORY", "PINACLE_FLEET_HOSTS")}
+    env["PINACLE_PUBLISH_ADDRESS"] = "0.0.0.0"
+    argv = [sys.executable, "-m", "pinacle.cli.main", "move", "-i", str(INVENTORY), SLUG, "--to", "fleet-host3"]
+    run = subprocess.Popen(argv, cwd=REPO, env=env, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    assert run.stderr is not None
+    deadline = time.monotonic() + 300
+    seen = ""
+    while "carrying snapshot" not in seen and time.monotonic() < deadline and run.poll() is None:
+        seen += run.stderr.readline()
+    assert "carrying snapshot" in seen, seen
+    os.killpg(run.pid, signal.SIGKILL)  # the whole group: pinacle and its ssh pipes
+    run.wait()
+    assert engine_holders(fleet, "ps -a") == ["fleet-host1"]  # stopped there, not yet anywhere else
+    assert [p["host"] for p in json.loads(pinacle("move", SLUG, "--to", "fleet-host3", "--json").stdout)["pods"]] == [
+        "fleet-host3"
+    ]
+    assert engine_holders(fleet, "ps -a") == ["fleet-host3"]
+    assert engine_holders(fleet, "volume ls") == ["fleet-host3"]
+    assert checksum() == moved_pod["checksum"]
+
+
+def test_a_move_to_an_unknown_host_is_refused(moved_pod: dict[str, str]) -> None:
+    result = pinacle("move", SLUG, "--to", "nowhere", check=False)
+    assert result.returncode == 3 and "no host nowhere" in result.stderr
+
+
+def test_no_move_snapshot_is_left_behind(fleet: Fleet, moved_pod: dict[str, str], tmp_path: Path) -> None:
+    # The pod's current host keeps the one its image comes from; the hosts it left keep none.
+    listing = {h.name: h.ssh(f"ls /var/lib/pinacle/snapshots/ | grep '^move-{SLUG}-' || true").stdout.split()
+               for h in fleet.hosts}  # fmt: skip
+    assert listing["fleet-host1"] == listing["fleet-host2"] == []
+    assert len(listing["fleet-host3"]) == 2  # archive and manifest of the snapshot the pod runs from
