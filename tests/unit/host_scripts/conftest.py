@@ -60,11 +60,8 @@ class EdgeAuth:
         return self.command("login-url", slug, base, *extra).stdout.strip()
 
     def start(self, *extra: str) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, str(EDGE_AUTH), "serve", "--socket", str(self.socket_path), "--state", str(self.state), *list(extra)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
+        argv = [sys.executable, str(EDGE_AUTH), "serve", "--socket", str(self.socket_path), "--state", str(self.state)]
+        self.process = subprocess.Popen([*argv, *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
             assert self.process.poll() is None, self.process.stderr.read() if self.process.stderr else ""
