@@ -1,35 +1,26 @@
-"""The edge on a pod host: installed and configured by the host deploy, its pod table kept by
-every rollout and day-2 command (``refresh_edge_tables``)."""
+"""The edge on a pod host, as the host deploy installs and configures it. Its pod table is kept by
+every pod deploy too (``operations.edge.edge_table_refreshed`` ends each of them)."""
 
 from __future__ import annotations
 
+import hashlib
+import importlib.resources
 import io
-from collections.abc import Mapping, Sequence
 
 from pyinfra import host
-from pyinfra.api import deploy
 from pyinfra.facts.server import Which
 from pyinfra.operations import apk, apt, files, openrc, systemd
 
-from pinacle import executor
 from pinacle.deploys.scripts import install_host_script
-from pinacle.edge.config import render_edge_conf, render_edge_table
-from pinacle.edge.settings import EDGE_STATE, EDGE_TLS_SCRIPT, EdgeSettings
-from pinacle.edge.table import edge_pods
-from pinacle.edge.units import EDGE_SERVICE, edge_boot_unit
+from pinacle.edge.config import NGINX_USERS, render_edge_conf
+from pinacle.edge.settings import EDGE_AUTH_SCRIPT, EDGE_STATE, EDGE_TLS_SCRIPT, EdgeSettings
+from pinacle.edge.units import EDGE_AUTH_SERVICE, EDGE_SERVICE, edge_auth_argv, edge_auth_boot_unit, edge_boot_unit
 from pinacle.hostspec import LOG_DIR, PackageManager
 from pinacle.operations import edge as edge_ops
 
 # What the edge needs beside Docker's packages: nginx itself, openssl for the local CA, and
 # python3 for the credential daemon (one stdlib-only script).
 EDGE_PACKAGES = ("nginx", "openssl", "python3")
-
-
-def edge_table_inputs(edge: EdgeSettings) -> tuple[str, tuple[str, ...]]:
-    """(pods.conf, certificate names) for the pods ``host`` holds now (read in one round trip)."""
-    pods = edge_pods(executor.observe_pods(host)) if executor.docker_is_up(host) else []
-    certificates = tuple(pod.cookie_domain for pod in pods) if edge.local_ca else ()
-    return render_edge_table(pods, edge), certificates
 
 
 def provision_edge(edge: EdgeSettings, packages: PackageManager, init: str) -> None:
@@ -51,10 +42,12 @@ def provision_edge(edge: EdgeSettings, packages: PackageManager, init: str) -> N
             name="Stop the distribution's own nginx service (installed for the edge)", init=init
         )
     install_host_script("edge TLS", EDGE_TLS_SCRIPT)
+    install_host_script("edge credential daemon", EDGE_AUTH_SCRIPT)
+    if edge.forward_auth_url is None:
+        credential_daemon_running(NGINX_USERS[packages.name], init)
     config = {**render_edge_conf(edge, packages.name, LOG_DIR), EDGE_STATE: edge.to_json()}
     edge_ops.edge_config(name="Edge config (/etc/pinacle/edge)", files=config)
-    table, certificates = edge_table_inputs(edge)
-    edge_ops.edge_table(name="Edge pod table", table=table, certificates=certificates)
+    edge_ops.edge_table_refreshed(name="Edge pod table", edge=edge)
     unit = edge_boot_unit(init)
     if unit is None:
         edge_ops.edge_started(name="Start the edge (no init system)")
@@ -67,17 +60,35 @@ def provision_edge(edge: EdgeSettings, packages: PackageManager, init: str) -> N
         openrc.service(name="Run the edge", service=EDGE_SERVICE, running=True, enabled=True)
 
 
+def credential_daemon_running(nginx_group: str, init: str) -> None:
+    """The daemon nginx asks whether a request carries a pod's credential (``pinacle-edge-auth``)."""
+    unit = edge_auth_boot_unit(init, nginx_group)
+    if unit is None:
+        script = importlib.resources.files("pinacle").joinpath("host_scripts", "pinacle-edge-auth").read_bytes()
+        edge_ops.edge_auth_started(
+            name="Start the edge's credential daemon (no init system)",
+            argv=edge_auth_argv(nginx_group),
+            script_sha512=hashlib.sha512(script).hexdigest(),
+            nginx_group=nginx_group,
+        )
+        return
+    path, text = unit
+    files.put(name="Install the credential daemon's boot unit", src=io.StringIO(text), dest=path, mode="755")
+    if init == "systemd":
+        systemd.service(
+            name="Run the edge's credential daemon",
+            service=EDGE_AUTH_SERVICE,
+            running=True,
+            enabled=True,
+            daemon_reload=True,
+        )
+    else:
+        openrc.service(name="Run the edge's credential daemon", service=EDGE_AUTH_SERVICE, running=True, enabled=True)
+
+
 def edge_off(init: str) -> None:
     """Host data ``edge_enabled = False``: no edge runs, and pod URLs are their host ports again."""
     edge_ops.edge_stopped(name="Stop the edge (edge_enabled is off)")
     files.file(name="Forget the edge's settings", path=EDGE_STATE, present=False)
     if (unit := edge_boot_unit(init)) is not None:
         files.file(name="Remove the edge's boot unit", path=unit[0], present=False)
-
-
-@deploy("Refresh the edge's pod table")
-def refresh_edge_tables(tables: Mapping[str, tuple[str, Sequence[str]]]) -> None:
-    """+ tables: host name -> (pods.conf, certificate names) for each host with an edge"""
-    if (entry := tables.get(host.name)) is not None:
-        table, certificates = entry
-        edge_ops.edge_table(name="Edge pod table", table=table, certificates=certificates)

@@ -22,8 +22,13 @@ EDGE_CA_CERT = f"{EDGE_TLS_DIR}/ca.crt"
 EDGE_POD_CERT_DIR = f"{EDGE_TLS_DIR}/pods"
 EDGE_PID = "/run/pinacle/edge.pid"
 EDGE_STATE_DIR = "/var/lib/pinacle/edge"
-EDGE_AUTH_SOCKET = "/run/pinacle/edge-auth.sock"
+# Not in /run/pinacle (root 0700, kept so by the pod scripts): nginx's workers must reach it.
+EDGE_SOCKET_DIR = "/run/pinacle-edge"
+EDGE_AUTH_SOCKET = f"{EDGE_SOCKET_DIR}/auth.sock"
 EDGE_AUTH_SCRIPT = "/usr/local/lib/pinacle/pinacle-edge-auth"
+EDGE_AUTH_PID = "/run/pinacle/edge-auth.pid"
+# The SHA-512 of the script the running daemon was started from: a new script restarts it.
+EDGE_AUTH_STARTED = "/run/pinacle/edge-auth.sha512"
 EDGE_TLS_SCRIPT = "/usr/local/lib/pinacle/pinacle-edge-tls"
 # Old workers keep serving open WebSockets (terminals, editors) this long after a reload.
 WORKER_SHUTDOWN_TIMEOUT = "24h"

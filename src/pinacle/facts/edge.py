@@ -7,7 +7,15 @@ from dataclasses import dataclass
 
 from pyinfra.api import FactBase
 
-from pinacle.edge.settings import EDGE_PID, EDGE_POD_CERT_DIR, EDGE_PODS_CONF, EDGE_STATE, EdgeSettings
+from pinacle.edge.settings import (
+    EDGE_AUTH_PID,
+    EDGE_PID,
+    EDGE_POD_CERT_DIR,
+    EDGE_PODS_CONF,
+    EDGE_STATE,
+    EDGE_STATE_DIR,
+    EdgeSettings,
+)
 
 
 class EdgeState(FactBase[EdgeSettings | None]):
@@ -37,12 +45,25 @@ class EdgeRunning(FactBase[bool]):
         return bool(output) and output[-1].strip() == "yes"
 
 
+class EdgeAuthRunning(FactBase[bool]):
+    """Whether the credential daemon the host deploy started (its pid file's process) is alive."""
+
+    def command(self) -> str:
+        pid = shlex.quote(EDGE_AUTH_PID)
+        return f'[ -s {pid} ] && kill -0 "$(cat {pid})" 2>/dev/null && echo yes || echo no'
+
+    def process(self, output: list[str]) -> bool:
+        return bool(output) and output[-1].strip() == "yes"
+
+
 @dataclass(frozen=True)
 class EdgeTableState:
-    """The pod table on the host: its SHA-512 (None: absent), the pod certificates issued, the process."""
+    """The pod table on the host: its SHA-512 (None: absent), the pod certificates issued, the pods
+    with a secret, whether the edge runs."""
 
     sha512: str | None
     certificates: frozenset[str]
+    secrets: frozenset[str]
     running: bool
 
 
@@ -51,15 +72,18 @@ class EdgeTable(FactBase[EdgeTableState]):
 
     def command(self) -> str:
         table, certs = shlex.quote(EDGE_PODS_CONF), shlex.quote(EDGE_POD_CERT_DIR)
+        secrets = shlex.quote(f"{EDGE_STATE_DIR}/secrets")
         return (
             f"if [ -f {table} ]; then echo table $(sha512sum < {table}); else echo table absent; fi; "
             f'for c in {certs}/*.crt; do [ -f "$c" ] && echo cert "$(basename "$c" .crt)"; done; '
+            f'for s in {secrets}/*; do [ -f "$s" ] && echo secret "$(basename "$s")"; done; '
             f"{_edge_running()} && echo running yes || echo running no"
         )
 
     def process(self, output: list[str]) -> EdgeTableState:
         sha: str | None = None
         certs: set[str] = set()
+        secrets: set[str] = set()
         running = False
         for line in output:
             key, _, value = line.strip().partition(" ")
@@ -68,6 +92,8 @@ class EdgeTable(FactBase[EdgeTableState]):
                 sha = None if digest == "absent" else digest
             elif key == "cert":
                 certs.add(value)
+            elif key == "secret":
+                secrets.add(value)
             elif key == "running":
                 running = value == "yes"
-        return EdgeTableState(sha, frozenset(certs), running)
+        return EdgeTableState(sha, frozenset(certs), frozenset(secrets), running)

@@ -9,15 +9,24 @@ from collections.abc import Generator, Mapping, Sequence
 from pyinfra import host
 from pyinfra.api import operation
 
+from pinacle.edge.config import render_edge_table
 from pinacle.edge.settings import (
+    EDGE_AUTH_PID,
+    EDGE_AUTH_SCRIPT,
+    EDGE_AUTH_SOCKET,
+    EDGE_AUTH_STARTED,
     EDGE_CONF,
     EDGE_DIR,
     EDGE_PID,
     EDGE_PODS_CONF,
     EDGE_TLS_SCRIPT,
+    EdgeSettings,
 )
-from pinacle.facts.edge import EdgeRunning, EdgeTable
-from pinacle.facts.host import FileSha512
+from pinacle.edge.table import edge_pods
+from pinacle.edge.units import socket_dir_command
+from pinacle.facts.edge import EdgeAuthRunning, EdgeRunning, EdgeState, EdgeTable
+from pinacle.facts.host import DockerServer, FileSha512, FileText
+from pinacle.facts.pod import PodStates
 from pinacle.hostspec import LOG_DIR
 from pinacle.operations._shell import fail, wait_until, write_file_command
 
@@ -87,22 +96,48 @@ def edge_stopped() -> Generator[str, None, None]:
 
 
 @operation()
-def edge_table(table: str, certificates: Sequence[str] = ()) -> Generator[str, None, None]:
+def edge_table_refreshed(edge: EdgeSettings | None = None) -> Generator[str, None, None]:
+    """
+    Regenerate the edge's pod table from the pods the host holds when this runs; reload the edge
+    only when the table changed. Every deploy that starts, stops, creates or removes a pod ends
+    with it, so it sees what that deploy did.
+
+    + edge: the settings to render with (the host deploy's); default: what the host recorded
+
+    A host without an edge (or with it off) is left alone.
+    """
+    edge = edge or host.get_fact(EdgeState)
+    if edge is None or not edge.enabled:
+        host.noop("no edge on this host")
+        return
+    state = host.get_fact(PodStates, images=()) if host.get_fact(DockerServer) is not None else None
+    pods = edge_pods(state) if state is not None else []
+    certificates = [pod.cookie_domain for pod in pods] if edge.local_ca else []
+    slugs = [pod.slug for pod in pods] if edge.forward_auth_url is None else []
+    yield from edge_table._inner(table=render_edge_table(pods, edge), certificates=certificates, secrets=slugs)
+
+
+@operation()
+def edge_table(table: str, certificates: Sequence[str] = (), secrets: Sequence[str] = ()) -> Generator[str, None, None]:
     """
     Bring the edge's pod table to ``table`` and reload the edge, only when it changed.
 
     + table: ``pods.conf`` as ``pinacle.edge.config.render_edge_table`` renders it
     + certificates: names (``pod-SLUG.DOMAIN``) the local CA must have issued a certificate for
+    + secrets: pods that must have a secret for the credential daemon (made once, at first deploy)
 
     A table nginx refuses is put back to the previous one, so a reload never serves a broken
     table. The reload is graceful: old workers finish their open WebSockets (terminals, editors).
     """
     current = host.get_fact(EdgeTable)
     missing = sorted(set(certificates) - current.certificates)
+    secretless = sorted(set(secrets) - current.secrets)
     rewrite = current.sha512 != _sha512(table)
-    if not rewrite and not missing:
+    if not rewrite and not missing and not secretless:
         host.noop("the edge's pod table is up to date")
         return
+    for slug in secretless:
+        yield f"{shlex.quote(EDGE_AUTH_SCRIPT)} ensure {shlex.quote(slug)}"
     for name in missing:
         yield f"{shlex.quote(EDGE_TLS_SCRIPT)} issue {shlex.quote(name)}"
     if rewrite:
@@ -115,7 +150,7 @@ def edge_table(table: str, certificates: Sequence[str] = ()) -> Generator[str, N
             + f" && if ! {TEST_EDGE}; then {{ [ ! -f {previous} ] || mv -f {previous} {table_path}; }}; {refused}; fi"
             + f"; rm -f {previous}"
         )
-    if current.running:
+    if current.running and (rewrite or missing):
         yield RELOAD_EDGE
 
 
@@ -132,3 +167,36 @@ def distro_nginx_stopped(init: str) -> Generator[str, None, None]:
         yield "rc-service nginx stop >/dev/null 2>&1 || true; rc-update del nginx >/dev/null 2>&1 || true"
     else:
         yield '[ ! -s /run/nginx.pid ] || kill -QUIT "$(cat /run/nginx.pid)" 2>/dev/null || true'
+
+
+@operation()
+def edge_auth_started(argv: Sequence[str], script_sha512: str, nginx_group: str) -> Generator[str, None, None]:
+    """
+    Run the credential daemon with no init system: detached, its log under LOG_DIR.
+
+    + argv: its command line (``pinacle.edge.units.edge_auth_argv``)
+    + script_sha512: the SHA-512 of the script this deploy installs; a daemon started from another
+      one, or with other arguments, is restarted (its state is on disk, so nothing is lost but a second of logins)
+    + nginx_group: the group of nginx's workers, the only non-root users who may reach its socket
+    """
+    running = host.get_fact(EdgeAuthRunning)
+    started = (host.get_fact(FileText, path=EDGE_AUTH_STARTED) or "").strip()
+    command = shlex.join(argv)
+    # What it runs: another script or other arguments restart it.
+    fingerprint = hashlib.sha512(f"{script_sha512} {command}".encode()).hexdigest()
+    if running and started == fingerprint:
+        host.noop("the edge's credential daemon is running")
+        return
+    pid = shlex.quote(EDGE_AUTH_PID)
+    if running:
+        yield f'kill "$(cat {pid})" && ' + wait_until(
+            f'! kill -0 "$(cat {pid})"', "the old credential daemon's exit", 30, f"{LOG_DIR}/edge-auth.log"
+        )
+    socket = shlex.quote(EDGE_AUTH_SOCKET)
+    yield (
+        f"mkdir -p {LOG_DIR} && {socket_dir_command(nginx_group)} && "
+        f"{{ setsid sh -c {shlex.quote(f'echo $$ > {pid}; exec {command}')} "
+        f">>{LOG_DIR}/edge-auth.log 2>&1 </dev/null & }} && "
+        + wait_until(f"[ -S {socket} ]", "the edge's credential daemon", 30, f"{LOG_DIR}/edge-auth.log")
+        + f" && echo {fingerprint} > {shlex.quote(EDGE_AUTH_STARTED)}"
+    )
