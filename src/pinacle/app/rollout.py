@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -25,10 +26,13 @@ def plan_rollout(session: executor.Session, plans: Sequence[PodPlan]) -> list[tu
     diffs = []
     for host in session.hosts:
         state = executor.observe_pods(host, tuple(p.container.image for p in plans))
+        edge = host.get_fact(EdgeState)
         taken = state.taken_ports()
         for plan in plans:
             observed = state.observe(plan.slug, plan.container.image, plan.network, plan.volume)
             diff = diff_pod(plan, observed, taken)
+            if edge is not None and (beside_edge := edge.publish_problem(plan.container.publish_address)):
+                diff = dataclasses.replace(diff, problem=diff.problem or beside_edge)
             if diff.fresh_container and diff.host_port is not None:
                 taken[diff.host_port] = plan.slug  # the next pod of this run must not take it too
             diffs.append((host, diff, observed.image_id))

@@ -8,6 +8,7 @@ inventory the command was given), to render the pod table and to print edge URLs
 
 from __future__ import annotations
 
+import ipaddress
 import json
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -86,6 +87,15 @@ class EdgeSettings(BaseModel):
         """``:PORT`` of the scheme's port in a URL, or nothing on 80 (HTTP) / 443 (HTTPS)."""
         port, default = (self.https_port, 443) if self.tls else (self.http_port, 80)
         return "" if port == default else f":{port}"
+
+    def publish_problem(self, address: str) -> str:
+        """Why pods may not be published on ``address`` beside this edge ("" if they may)."""
+        if not self.enabled or ipaddress.ip_address(address).is_loopback:
+            return ""
+        return (
+            f"its router would be published on {address}, past the host's edge: with the edge on, pods "
+            "publish on loopback only (unset PINACLE_PUBLISH_ADDRESS, or set host data edge_enabled = False)"
+        )
 
     def url(self, host_name: str) -> str:
         return f"{self.scheme}://{host_name}{self.port_suffix}/"

@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from pinacle.edge.config import EdgePod
 from pinacle.errors import SpecError
 from pinacle.pod.observed import HostPods
 from pinacle.pod.report import plan_from_container, with_record
-from pinacle.spec import PodSpec
+from pinacle.pod.visibility import public_ports
 
 
-def no_public_ports(spec: PodSpec) -> frozenset[int]:
-    return frozenset()
-
-
-def edge_pods(state: HostPods, public_ports: Callable[[PodSpec], frozenset[int]] = no_public_ports) -> list[EdgePod]:
+def edge_pods(state: HostPods) -> list[EdgePod]:
     """The pods the edge routes to: running, under gVisor, on a host port, with an intact host record.
 
-    A stopped pod is left out (the edge answers its names like any unknown name, with nothing of
+    Public ports (``visibility: public`` in the pod file, kept in its host record) need no
+    credential. A stopped pod is left out (the edge answers its names like any unknown name, with nothing of
     the pod); so is one the host record of which is missing or damaged, since only that record,
     which no tenant can write, says what the pod serves.
     """
