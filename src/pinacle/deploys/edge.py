@@ -15,7 +15,7 @@ from pinacle.deploys.scripts import install_host_script
 from pinacle.edge.config import NGINX_USERS, render_edge_conf
 from pinacle.edge.settings import EDGE_AUTH_SCRIPT, EDGE_STATE, EDGE_TLS_SCRIPT, EdgeSettings
 from pinacle.edge.units import EDGE_AUTH_SERVICE, EDGE_SERVICE, edge_auth_argv, edge_auth_boot_unit, edge_boot_unit
-from pinacle.hostspec import LOG_DIR, PackageManager
+from pinacle.hostspec import PackageManager
 from pinacle.operations import edge as edge_ops
 
 # What the edge needs beside Docker's packages: nginx itself, openssl for the local CA, and
@@ -45,7 +45,7 @@ def provision_edge(edge: EdgeSettings, packages: PackageManager, init: str) -> N
     install_host_script("edge credential daemon", EDGE_AUTH_SCRIPT)
     if edge.forward_auth_url is None:
         credential_daemon_running(NGINX_USERS[packages.name], init)
-    config = {**render_edge_conf(edge, packages.name, LOG_DIR), EDGE_STATE: edge.to_json()}
+    config = {**render_edge_conf(edge, packages.name), EDGE_STATE: edge.to_json()}
     edge_ops.edge_config(name="Edge config (/etc/pinacle/edge)", files=config)
     edge_ops.edge_table_refreshed(name="Edge pod table", edge=edge)
     unit = edge_boot_unit(init)

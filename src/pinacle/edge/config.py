@@ -14,15 +14,29 @@ from pinacle.edge.settings import (
     EDGE_DIR,
     EDGE_PID,
     EDGE_POD_CERT_DIR,
-    EDGE_PODS_CONF,
     WORKER_SHUTDOWN_TIMEOUT,
     EdgeSettings,
 )
+from pinacle.hostspec import LOG_DIR
 from pinacle.router import Route, nginx_template
 
 # The nginx worker user of each package manager's nginx package.
 NGINX_USERS = {"apt": "www-data", "apk": "nginx"}
 SNIPPETS = ("private.conf", "public.conf")
+
+
+@dataclass(frozen=True)
+class EdgeLayout:
+    """Where an edge instance keeps its files; the host's own by default (tests run a second one)."""
+
+    config_dir: str = EDGE_DIR
+    cert_dir: str = EDGE_POD_CERT_DIR
+    pid: str = EDGE_PID
+    log_dir: str = LOG_DIR
+    auth_socket: str = EDGE_AUTH_SOCKET
+
+
+HOST_LAYOUT = EdgeLayout()
 
 
 @dataclass(frozen=True)
@@ -59,29 +73,29 @@ class EdgePod:
         )
 
 
-def render_edge_conf(edge: EdgeSettings, package_manager: str, log_dir: str) -> dict[str, str]:
+def render_edge_conf(edge: EdgeSettings, package_manager: str, layout: EdgeLayout = HOST_LAYOUT) -> dict[str, str]:
     """File path -> text of the edge's main config and its snippets (the host deploy writes them)."""
     files = {
-        f"{EDGE_DIR}/nginx.conf": nginx_template("edge-nginx.conf.j2").render(
+        f"{layout.config_dir}/nginx.conf": nginx_template("edge-nginx.conf.j2").render(
             edge=edge,
             user=NGINX_USERS[package_manager],
-            pid=EDGE_PID,
-            log_dir=log_dir,
+            pid=layout.pid,
+            log_dir=layout.log_dir,
             worker_shutdown_timeout=WORKER_SHUTDOWN_TIMEOUT,
-            auth_socket=EDGE_AUTH_SOCKET,
-            pods_conf=EDGE_PODS_CONF,
+            auth_socket=layout.auth_socket,
+            pods_conf=f"{layout.config_dir}/pods.conf",
         )
     }
     for snippet in SNIPPETS:
-        files[f"{EDGE_DIR}/{snippet}"] = nginx_template(f"edge-{snippet}.j2").render(edge=edge)
+        files[f"{layout.config_dir}/{snippet}"] = nginx_template(f"edge-{snippet}.j2").render(edge=edge)
     return files
 
 
-def render_edge_table(pods: Iterable[EdgePod], edge: EdgeSettings) -> str:
+def render_edge_table(pods: Iterable[EdgePod], edge: EdgeSettings, layout: EdgeLayout = HOST_LAYOUT) -> str:
     """``pods.conf``: a server for every host name of every pod given, in a stable order."""
     ordered = sorted(pods, key=lambda pod: pod.slug)
     return nginx_template("edge-pods.conf.j2").render(
-        pods=ordered, edge=edge, cert_dir=EDGE_POD_CERT_DIR, snippet_dir=EDGE_DIR
+        pods=ordered, edge=edge, cert_dir=layout.cert_dir, snippet_dir=layout.config_dir
     )
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pinacle.edge.config import render_edge_conf, render_edge_table
+from pinacle.edge.config import EdgeLayout, render_edge_conf, render_edge_table
 from pinacle.edge.settings import EDGE_DIR, EdgeSettings
 from pinacle.errors import SpecError
 from pinacle.router import Route
@@ -74,10 +74,7 @@ def test_the_local_ca_gives_each_pod_its_certificate(edge_pod: MakeEdgePod) -> N
 def test_an_operator_certificate_is_set_once_for_every_server(edge_pod: MakeEdgePod) -> None:
     edge = EdgeSettings(tls=True, tls_cert="/etc/ssl/pods.crt", tls_key="/etc/ssl/pods.key")
     assert "ssl_certificate" not in render_edge_table([edge_pod("a")], edge)
-    assert (
-        "ssl_certificate /etc/ssl/pods.crt;"
-        in render_edge_conf(edge, "apt", "/var/log/pinacle")[f"{EDGE_DIR}/nginx.conf"]
-    )
+    assert "ssl_certificate /etc/ssl/pods.crt;" in render_edge_conf(edge, "apt")[f"{EDGE_DIR}/nginx.conf"]
 
 
 @pytest.mark.parametrize(
@@ -99,13 +96,13 @@ def test_a_value_outside_its_grammar_is_refused(edge_pod: MakeEdgePod, overrides
 
 
 def test_the_main_config_runs_as_the_distributions_nginx_user() -> None:
-    assert "user www-data;" in render_edge_conf(EdgeSettings(), "apt", "/var/log/pinacle")[f"{EDGE_DIR}/nginx.conf"]
-    assert "user nginx;" in render_edge_conf(EdgeSettings(), "apk", "/var/log/pinacle")[f"{EDGE_DIR}/nginx.conf"]
+    assert "user www-data;" in render_edge_conf(EdgeSettings(), "apt")[f"{EDGE_DIR}/nginx.conf"]
+    assert "user nginx;" in render_edge_conf(EdgeSettings(), "apk")[f"{EDGE_DIR}/nginx.conf"]
 
 
 def test_forward_auth_replaces_the_daemons_check() -> None:
     edge = EdgeSettings(forward_auth_url="http://127.0.0.1:4180/oauth2/auth")
-    private = render_edge_conf(edge, "apt", "/var/log/pinacle")[f"{EDGE_DIR}/private.conf"]
+    private = render_edge_conf(edge, "apt")[f"{EDGE_DIR}/private.conf"]
     assert "proxy_pass http://127.0.0.1:4180/oauth2/auth;" in private
     assert "pinacle_edge_auth" not in private
     assert "/__pinacle/login" not in private
@@ -115,12 +112,12 @@ def test_forward_auth_signin_redirects_a_401() -> None:
     edge = EdgeSettings(
         forward_auth_url="http://127.0.0.1:4180/oauth2/auth", forward_auth_signin="http://127.0.0.1:4180/oauth2/start"
     )
-    private = render_edge_conf(edge, "apt", "/var/log/pinacle")[f"{EDGE_DIR}/private.conf"]
+    private = render_edge_conf(edge, "apt")[f"{EDGE_DIR}/private.conf"]
     assert "return 302 http://127.0.0.1:4180/oauth2/start?rd=$scheme://$host$request_uri;" in private
 
 
 def test_tls_redirects_plain_http_to_https() -> None:
-    files = render_edge_conf(EdgeSettings(tls=True, https_port=8443), "apt", "/var/log/pinacle")
+    files = render_edge_conf(EdgeSettings(tls=True, https_port=8443), "apt")
     for snippet in ("private.conf", "public.conf"):
         assert "return 308 https://$host:8443$request_uri;" in files[f"{EDGE_DIR}/{snippet}"]
     assert "ssl_reject_handshake on;" in files[f"{EDGE_DIR}/nginx.conf"]
@@ -140,16 +137,17 @@ def test_nginx_accepts_the_rendered_config(edge_pod: MakeEdgePod, tmp_path: Path
     if shutil.which("nginx") is None:
         pytest.fail("nginx is missing: the host deploy installs it (Debian's nginx package)")
     edge = EdgeSettings(tls=tls)
-    files = {**render_edge_conf(edge, "apt", str(tmp_path)), f"{EDGE_DIR}/pods.conf": render_edge_table(
-        [edge_pod("a", public=frozenset({3000})), edge_pod("b", host_port=30002)], edge
-    )}  # fmt: skip
-    certs = tmp_path / "tls" / "pods"
-    certs.mkdir(parents=True)
+    certs = tmp_path / "tls"
+    layout = EdgeLayout(
+        config_dir=str(tmp_path), cert_dir=str(certs), pid=f"{tmp_path}/edge.pid", log_dir=str(tmp_path)
+    )
+    pods = [edge_pod("a", public=frozenset({3000})), edge_pod("b", host_port=30002)]
+    files = {**render_edge_conf(edge, "apt", layout), f"{tmp_path}/pods.conf": render_edge_table(pods, edge, layout)}
+    certs.mkdir()
     for name in ("pod-a.localhost", "pod-b.localhost"):
         _self_signed(certs, name)
     for path, text in files.items():
-        text = text.replace("/etc/pinacle/edge/tls", str(tmp_path / "tls")).replace(EDGE_DIR, str(tmp_path))
-        (tmp_path / Path(path).name).write_text(text)
+        Path(path).write_text(text)
     result = subprocess.run(
         ["nginx", "-t", "-c", str(tmp_path / "nginx.conf")],
         capture_output=True, text=True, check=False,
