@@ -26,6 +26,7 @@ PUBLIC_NAMES = [
     "HealthError",
     "HostError",
     "HostReport",
+    "LoginLink",
     "PinacleError",
     "PlannedChange",
     "PodManager",
@@ -35,6 +36,7 @@ PUBLIC_NAMES = [
     "PodSource",
     "PodSpec",
     "PodStatus",
+    "PodToken",
     "PortClaimLost",
     "ProgressEvent",
     "ResourceSpec",
@@ -54,8 +56,10 @@ POD_MANAGER_METHODS = [
     "exec",
     "list_pods",
     "list_snapshots",
+    "login_url",
     "logs",
     "plan",
+    "pod_token",
     "prune_snapshots",
     "restore",
     "snapshot",
@@ -64,7 +68,7 @@ POD_MANAGER_METHODS = [
     "stop",
 ]
 RECORDS = ["DoctorCheck", "ExecResult", "HostReport", "PlannedChange", "PodPlanResult", "PodRollout", "PodStatus"]
-RECORDS += ["ProgressEvent", "ServiceStatus", "SnapshotInfo"]
+RECORDS += ["ProgressEvent", "ServiceStatus", "SnapshotInfo", "PodToken", "LoginLink"]
 EXIT_CODES = {
     "PinacleError": 1,
     "TargetError": 3,

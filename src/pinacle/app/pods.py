@@ -15,6 +15,7 @@ from pinacle.errors import HostError, PodNotFound, UsageError
 from pinacle.facts.edge import EdgeState
 from pinacle.facts.host import PathExists
 from pinacle.facts.pod import PodObjects
+from pinacle.pod import access
 from pinacle.pod.names import LABEL_ROUTES, POD_HOME, POD_LOG_DIR, POD_USER, WORKSPACE, container_name, record_path
 from pinacle.pod.observed import ContainerRecord, HostPods
 from pinacle.pod.report import parse_routes, plan_from_container, pod_record, with_record
@@ -131,7 +132,19 @@ def delete(session: executor.Session, slug: str, purge: bool = False) -> bool:
     if not existed:
         return False
     session.apply(deploys.delete_pod, slug=slug, purge=purge)
+    if purge:
+        forget_edge_secrets(session, slug)
     return True
+
+
+def forget_edge_secrets(session: executor.Session, slug: str) -> None:
+    """Delete the pod's secret at the edge of every host (a purged pod's logins die with it);
+    nothing on a host that never had the edge."""
+    script = access.edge_auth_script()
+    for host in session.hosts:
+        code, _out, err = executor.run_captured(host, access.forget_argv(slug, script))
+        if code != 0:
+            raise access.command_failure(host.name, script, code, err)
 
 
 def log_argv(record: ContainerRecord, service: str | None = None, lines: int = 200, follow: bool = False) -> list[str]:

@@ -22,6 +22,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "snapshot": ("pinacle.cli.snapshot", "snapshot", "Snapshot a pod; list, delete and prune snapshots."),
     "restore": ("pinacle.cli.snapshot", "restore", "Create a pod from a snapshot (or roll one back, --replace)."),
     "doctor": ("pinacle.cli.doctor", "doctor", "Check Docker, gVisor, pools, ports, images and every pod."),
+    "token": ("pinacle.cli.access", "token", "Print (or --rotate) the pod's secret at its host's edge."),
+    "open": ("pinacle.cli.access", "open_command", "A one-time login link for a pod's service (--browser opens it)."),
 }
 
 
@@ -47,7 +49,7 @@ class LazyGroup(click.Group):
 @click.version_option(package_name="pinacle")
 def main() -> None:
     """Operate pinacle pods: list, status, stop, start, delete, logs, exec, snapshot, restore,
-    doctor."""
+    doctor, token, open."""
 
 
 if __name__ == "__main__":
