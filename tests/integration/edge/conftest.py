@@ -11,8 +11,10 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import socket
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,8 +23,10 @@ from pathlib import Path
 import pytest
 import yaml
 from tests.integration.conftest import REPO, docker, pinacle_deploy, remove_pod_resources
+from websockets import Origin, Subprotocol
+from websockets.sync.client import connect
 
-from pinacle.edge.settings import EDGE_AUTH_SCRIPT, EDGE_STATE, EdgeSettings
+from pinacle.edge.settings import EDGE_AUTH_SCRIPT, EDGE_PID, EDGE_STATE, EdgeSettings
 from pinacle.facts.edge import EdgeRunning
 
 EDGE_ADDRESS = ("127.0.0.1", 80)
@@ -140,3 +144,55 @@ def edge_pods(
         for suffix in ("a", "b"):
             pinacle("delete", f"{prefix}-{suffix}", "--purge", check=False)
             remove_pod_resources(f"{prefix}-{suffix}")
+
+
+class Terminal:
+    """A ttyd terminal over a WebSocket through the edge, kept open across whatever the test does.
+
+    ttyd 1.7.7's protocol (see tests/integration/helpers.py ttyd_output): subprotocol ``tty``,
+    a JSON hello, input ``"0" + bytes``, output frames ``"0" + bytes``.
+    """
+
+    def __init__(self, host: str, cookie: str) -> None:
+        self.host, self.cookie = host, cookie
+        self.output = b""
+
+    def __enter__(self) -> Terminal:
+        sock = socket.create_connection(EDGE_ADDRESS, timeout=10)
+        host = self.host
+        self.ws = connect(
+            f"ws://{host}/ws",
+            sock=sock,
+            subprotocols=[Subprotocol("tty")],
+            origin=Origin(f"http://{host}"),
+            additional_headers={"Cookie": self.cookie},
+            open_timeout=10,
+            close_timeout=2,
+        ).__enter__()
+        self.ws.send(json.dumps({"AuthToken": "", "columns": 120, "rows": 40}))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.ws.__exit__(None, None, None)
+
+    def run(self, line: str, expect: str, timeout: float = 30) -> None:
+        self.ws.send(b"0" + line.encode() + b"\r")
+        deadline = time.monotonic() + timeout
+        while expect.encode() not in self.output.replace(b"\x1b[C", b" "):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(f"{expect!r} never arrived; terminal output:\n{self.output!r}")
+            frame = self.ws.recv(timeout=remaining)
+            data = frame if isinstance(frame, bytes) else frame.encode()
+            if data[:1] == b"0":
+                self.output += data[1:]
+
+
+def edge_workers() -> dict[int, str]:
+    """PID -> title of the edge's nginx workers now (a reload starts new ones; the old ones show
+    "is shutting down" until their open connections end)."""
+    master = Path(EDGE_PID).read_text().strip()
+    out = subprocess.run(
+        ["ps", "-o", "pid=,args=", "--ppid", master], capture_output=True, text=True, check=True
+    ).stdout
+    return {int(line.split(None, 1)[0]): line.split(None, 1)[1] for line in out.strip().splitlines()}
