@@ -8,6 +8,7 @@ edge on 127.0.0.1:80 with the pod's host name, as a browser resolving ``*.localh
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -26,8 +27,10 @@ from tests.integration.conftest import REPO, docker, pinacle_deploy, remove_pod_
 from websockets import Origin, Subprotocol
 from websockets.sync.client import connect
 
+from pinacle.edge.config import EdgeLayout, EdgePod, render_edge_conf, render_edge_table
 from pinacle.edge.settings import EDGE_AUTH_SCRIPT, EDGE_PID, EDGE_STATE, EdgeSettings
 from pinacle.facts.edge import EdgeRunning
+from pinacle.router import Route
 
 EDGE_ADDRESS = ("127.0.0.1", 80)
 ROUTER_LOG = "/var/log/pinacle/nginx-access.log"  # inside a pod: every request its router saw
@@ -68,6 +71,7 @@ class EdgePodInfo:
     slug: str
     host_port: int
     domain: str = "localhost"
+    public: frozenset[int] = frozenset()
 
     def name(self, port: int | None = None) -> str:
         return f"pod-{self.slug}.{self.domain}" if port is None else f"localhost-{port}.pod-{self.slug}.{self.domain}"
@@ -139,7 +143,8 @@ def edge_pods(
     try:
         rollout = json.loads(pinacle_deploy(*files, "--json").stdout)
         ports = {pod["slug"]: int(pod["host_port"]) for pod in rollout["pods"]}
-        yield EdgePodInfo(f"{prefix}-a", ports[f"{prefix}-a"]), EdgePodInfo(f"{prefix}-b", ports[f"{prefix}-b"])
+        a, b = f"{prefix}-a", f"{prefix}-b"
+        yield EdgePodInfo(a, ports[a], public=frozenset({3000})), EdgePodInfo(b, ports[b])
     finally:
         for suffix in ("a", "b"):
             pinacle("delete", f"{prefix}-{suffix}", "--purge", check=False)
@@ -196,3 +201,47 @@ def edge_workers() -> dict[int, str]:
         ["ps", "-o", "pid=,args=", "--ppid", master], capture_output=True, text=True, check=True
     ).stdout
     return {int(line.split(None, 1)[0]): line.split(None, 1)[1] for line in out.strip().splitlines()}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@dataclass
+class SecondEdge:
+    """A second edge instance (its own nginx master, ports and files under a temporary directory),
+    rendered by the same code as the host's, in front of the same two pods: settings the host's
+    edge does not run (forward auth, TLS) are tried on it without touching the host's."""
+
+    edge: EdgeSettings
+    layout: EdgeLayout
+
+    @property
+    def conf(self) -> str:
+        return f"{self.layout.config_dir}/nginx.conf"
+
+
+@contextlib.contextmanager
+def second_edge(edge: EdgeSettings, pods: tuple[EdgePodInfo, ...], directory: Path) -> Iterator[SecondEdge]:
+    layout = EdgeLayout(
+        config_dir=str(directory), cert_dir=str(directory / "tls" / "pods"), pid=str(directory / "edge.pid"),
+        log_dir=str(directory),
+    )  # fmt: skip
+    table = render_edge_table(
+        [
+            EdgePod(p.slug, p.domain, p.host_port, (Route("web-terminal", 7681), Route("app", 3000)), 3000, p.public)
+            for p in pods
+        ],
+        edge,
+        layout,
+    )
+    for path, text in {**render_edge_conf(edge, "apt", layout), f"{directory}/pods.conf": table}.items():
+        Path(path).write_text(text)
+    subprocess.run(["nginx", "-c", f"{directory}/nginx.conf"], check=True, capture_output=True, text=True)
+    try:
+        yield SecondEdge(edge, layout)
+    finally:
+        subprocess.run(["nginx", "-s", "quit", "-c", f"{directory}/nginx.conf"], check=False, capture_output=True)
