@@ -8,7 +8,7 @@ import subprocess
 import uuid
 
 import pytest
-from tests.integration.edge.conftest import EDGE_AUTH_SCRIPT, EdgePodInfo, edge_get, pinacle
+from tests.integration.edge.conftest import EdgePodInfo, edge_get, pinacle
 
 pytestmark = pytest.mark.integration
 Pods = tuple[EdgePodInfo, EdgePodInfo]
@@ -133,4 +133,3 @@ def test_secrets_are_root_only_files(edge_pods: Pods) -> None:
         capture_output=True, text=True, check=True,
     ).stdout.split("\n")  # fmt: skip
     assert listing[:2] == ["600 root", "700 root"]
-    assert EDGE_AUTH_SCRIPT
