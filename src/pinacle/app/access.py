@@ -12,7 +12,8 @@ from typing import Any
 
 from pinacle import executor
 from pinacle.app.pods import pods
-from pinacle.errors import PodNotFound, TargetError
+from pinacle.errors import HostError, PodNotFound, TargetError
+from pinacle.facts.edge import EdgeState
 from pinacle.pod import access
 from pinacle.pod.names import LABEL_DOMAIN, LABEL_ROUTES
 from pinacle.pod.observed import ContainerRecord
@@ -54,7 +55,10 @@ def login_link(
     host, record = _the_pod(session, slug)
     port = access.service_port(slug, parse_routes(record.labels.get(LABEL_ROUTES, "")), service)
     domain = record.labels.get(LABEL_DOMAIN) or DeploySettings.domain
-    base = access.edge_address(host.name, host.data.dict()).base_url(access.pod_host_name(slug, domain, port))
+    edge = session.fact(host, EdgeState)  # what the host deploy recorded, whatever the inventory says
+    if edge is None or not edge.enabled:
+        raise HostError(f"{host.name}: the host has no edge (host data edge_enabled), so pod URLs take no login")
+    base = edge.url(access.pod_host_name(slug, domain, port)).rstrip("/")
     output = run_edge_auth(host, access.login_url_argv(slug, base, ttl, access.edge_auth_script()))
     return LoginLink(host.name, slug, service, access.parse_login_url(host.name, base, output), ttl)
 

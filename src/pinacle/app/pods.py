@@ -12,6 +12,7 @@ from typing import Any
 from pinacle import executor
 from pinacle.deploys import pod as deploys
 from pinacle.errors import HostError, PodNotFound, UsageError
+from pinacle.facts.edge import EdgeState
 from pinacle.facts.host import PathExists
 from pinacle.facts.pod import PodObjects
 from pinacle.pod import access
@@ -73,7 +74,8 @@ def _records(session: executor.Session, slug: str | None = None, health: bool = 
         state = executor.observe_pods(host)
         found = pods_of(state, slug)
         statuses = health_statuses(host, found) if health else {}
-        results += [pod_record(r, host.name, statuses.get(r.slug), problem=state.problem(r)) for r in found]
+        edge = session.fact(host, EdgeState)
+        results += [pod_record(r, host.name, statuses.get(r.slug), problem=state.problem(r), edge=edge) for r in found]
     return results
 
 
@@ -114,7 +116,7 @@ def start(
         step("wait", f"waiting for services of {slug} on {host.name}", slug, host.name)
         plan = plan_from_container(record)
         statuses = executor.wait_until_healthy(host, plan, record.host_port, timeout, step)
-        records.append(pod_record(record, host.name, statuses))
+        records.append(pod_record(record, host.name, statuses, edge=session.fact(host, EdgeState)))
     return records
 
 

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pinacle import executor
 from pinacle.deploys.pod import delete_pods, roll_out_pods
 from pinacle.errors import DeployError, HostError, PortClaimLost
+from pinacle.facts.edge import EdgeState
 from pinacle.pod.desired import PodPlan
 from pinacle.pod.diff import Action, PodDiff, diff_pod
+from pinacle.pod.report import service_url
 from pinacle.progress import Progress, silent
 from pinacle.records import PodPlanResult, PodRollout, frozen_mapping
 
@@ -23,10 +26,13 @@ def plan_rollout(session: executor.Session, plans: Sequence[PodPlan]) -> list[tu
     diffs = []
     for host in session.hosts:
         state = executor.observe_pods(host, tuple(p.container.image for p in plans))
+        edge = host.get_fact(EdgeState)
         taken = state.taken_ports()
         for plan in plans:
             observed = state.observe(plan.slug, plan.container.image, plan.network, plan.volume)
             diff = diff_pod(plan, observed, taken)
+            if edge is not None and (beside_edge := edge.publish_problem(plan.container.publish_address)):
+                diff = dataclasses.replace(diff, problem=diff.problem or beside_edge)
             if diff.fresh_container and diff.host_port is not None:
                 taken[diff.host_port] = plan.slug  # the next pod of this run must not take it too
             diffs.append((host, diff, observed.image_id))
@@ -140,13 +146,20 @@ def roll_out(
                 only = mine[0].plan.slug if len(mine) == 1 else None
                 step("wait", f"waiting for services of {slugs} on {host.name}", only, host.name)
                 ports = [(d.plan, d.host_port) for d in mine if d.host_port is not None]
+                edge = session.fact(host, EdgeState)
                 statuses = executor.wait_until_all_healthy(host, ports, timeout, step)
                 results += [
                     PodRollout(
                         host=host.name,
                         slug=d.plan.slug,
                         host_port=port,
-                        urls=frozen_mapping(d.plan.urls(port)),
+                        urls=frozen_mapping(
+                            {
+                                r.name: service_url(r, d.plan.slug, d.plan.domain, port, edge)
+                                or r.url(d.plan.slug, d.plan.domain, port)
+                                for r in d.plan.routes
+                            }
+                        ),
                         changes=sum(c.pending for c in d.changes),
                         statuses=frozen_mapping(statuses[d.plan.slug]),
                     )

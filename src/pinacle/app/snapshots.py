@@ -18,6 +18,7 @@ from pinacle.errors import (
     SnapshotNotFound,
     TargetError,
 )
+from pinacle.facts.edge import EdgeState
 from pinacle.facts.pod import PodObjects
 from pinacle.facts.snapshot import ImageEnv, ProgramCommands, SnapshotStates
 from pinacle.pod.desired import PodPlan, plan_pod
@@ -268,5 +269,5 @@ def restore(
                 raise HostError(f"{host.name}: pod {slug} holds no host port")
             step("wait", f"waiting for services of {slug} on {host.name}", slug, host.name)
             statuses = executor.wait_until_healthy(host, plan, container.host_port, timeout, step)
-            results.append(pod_record(container, host.name, statuses))
+            results.append(pod_record(container, host.name, statuses, edge=session.fact(host, EdgeState)))
         return results
