@@ -96,9 +96,10 @@ def pinacle(prefix: Prefix, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def _deploy(directory: Path) -> dict[str, Any]:
+def _deploy(directory: Path, **fields: Any) -> dict[str, Any]:
     slug = f"auth-{uuid.uuid4().hex[:8]}"
     data = {"name": f"auth {slug}", "slug": slug, "image": "pinacle/base:latest", "services": ["web-terminal"]}
+    data.update(fields)
     path = directory / f"{slug}.yaml"
     path.write_text(yaml.safe_dump(data))
     pinacle_deploy(str(path))
@@ -139,12 +140,12 @@ def test_open_gives_a_link_that_logs_in_once(prefix: Prefix, pod: dict[str, Any]
     result = pinacle(prefix, "open", slug, "web-terminal")
     assert result.returncode == 0, result.stderr
     url = result.stdout.strip()
-    assert url.startswith(f"http://localhost-7681.pod-{slug}.localhost/__pinacle/login?t=v1.")
+    assert re.match(rf"https?://localhost-7681\.pod-{slug}\.localhost(:[0-9]+)?/__pinacle/login\?t=v1\.", url)
     cookie = cookie_from(prefix.login(slug, url))
     assert prefix.check(slug, cookie) == 204
     assert prefix.login(slug, url).status == 403
     main = pinacle(prefix, "open", slug).stdout.strip()
-    assert main.startswith(f"http://pod-{slug}.localhost/__pinacle/login?t=v1.")
+    assert re.match(rf"https?://pod-{slug}\.localhost(:[0-9]+)?/__pinacle/login\?t=v1\.", main)
 
 
 def test_rotation_changes_the_secret_and_refuses_the_old_cookie_and_links(prefix: Prefix, pod: dict[str, Any]) -> None:
@@ -188,3 +189,15 @@ def test_delete_purge_forgets_the_secret(prefix: Prefix, own_pod: dict[str, Any]
     deleted = pinacle(prefix, "delete", slug, "--purge")
     assert deleted.returncode == 0, deleted.stderr
     assert not (prefix.state / "secrets" / slug).exists()
+
+
+def test_open_on_a_public_name_prints_the_plain_url_and_mints_no_token(prefix: Prefix, tmp_path: Path) -> None:
+    data = _deploy(tmp_path, visibility={"web-terminal": "public"})
+    try:
+        result = pinacle(prefix, "open", data["slug"], "web-terminal")
+        assert result.returncode == 0, result.stderr
+        assert re.fullmatch(rf"https?://localhost-7681\.pod-{data['slug']}\.localhost(:[0-9]+)?/\n", result.stdout)
+        assert "public: no login needed" in result.stderr
+        assert not (prefix.state / "secrets" / data["slug"]).exists()
+    finally:
+        remove_pod_resources(data["slug"])

@@ -17,8 +17,9 @@ from pinacle.facts.edge import EdgeState
 from pinacle.pod import access
 from pinacle.pod.names import LABEL_DOMAIN, LABEL_ROUTES
 from pinacle.pod.observed import ContainerRecord
-from pinacle.pod.report import parse_routes
+from pinacle.pod.report import parse_routes, plan_from_container
 from pinacle.pod.settings import DeploySettings
+from pinacle.pod.visibility import public_ports
 from pinacle.records import LoginLink, PodToken
 
 
@@ -50,7 +51,8 @@ def pod_token(session: executor.Session, slug: str, rotate: bool = False) -> Pod
 def login_link(
     session: executor.Session, slug: str, service: str | None = None, ttl: int = access.LOGIN_TTL_DEFAULT
 ) -> LoginLink:
-    """A one-time login URL for the edge host name of ``service`` (or of the pod's main port)."""
+    """A one-time login URL for the edge host name of ``service`` (or of the pod's main port); the
+    plain URL when that name is public."""
     access.check_ttl(ttl)
     host, record = _the_pod(session, slug)
     port = access.service_port(slug, parse_routes(record.labels.get(LABEL_ROUTES, "")), service)
@@ -59,6 +61,11 @@ def login_link(
     if edge is None or not edge.enabled:
         raise HostError(f"{host.name}: the host has no edge (host data edge_enabled), so pod URLs take no login")
     base = edge.url(access.pod_host_name(slug, domain, port)).rstrip("/")
+    spec = plan_from_container(record).spec
+    if (spec.main_port if port is None else port) in public_ports(spec):
+        # A public name is served without a login, /__pinacle/login included: a token sent there
+        # would reach the pod's service (and its logs) unused, still good for every private name.
+        return LoginLink(host.name, slug, service, f"{base}/", None)
     output = run_edge_auth(host, access.login_url_argv(slug, base, ttl, access.edge_auth_script()))
     return LoginLink(host.name, slug, service, access.parse_login_url(host.name, base, output), ttl)
 
