@@ -68,8 +68,3 @@ def login_link(
         return LoginLink(host.name, slug, service, f"{base}/", None)
     output = run_edge_auth(host, access.login_url_argv(slug, base, ttl, access.edge_auth_script()))
     return LoginLink(host.name, slug, service, access.parse_login_url(host.name, base, output), ttl)
-
-
-def ensure_secret(host: Any, slug: str) -> None:
-    """Give the pod a secret on ``host`` if it has none (its first deploy)."""
-    run_edge_auth(host, access.ensure_argv(slug, access.edge_auth_script()))

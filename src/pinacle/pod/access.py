@@ -63,11 +63,6 @@ def login_url_argv(slug: str, base_url: str, ttl: int, script: str) -> list[str]
     return [script, "login-url", slug, base_url, "--ttl", str(check_ttl(ttl))]
 
 
-def ensure_argv(slug: str, script: str) -> list[str]:
-    """Create the pod's secret if it has none (what a first deploy runs)."""
-    return [script, "ensure", slug]
-
-
 def forget_argv(slug: str, script: str) -> list[str]:
     """Delete the pod's secret; nothing at all on a host without the script (no edge ever installed)."""
     return ["sh", "-c", 'if [ -e "$0" ]; then exec "$0" forget "$1"; fi', script, slug]

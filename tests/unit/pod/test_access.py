@@ -38,7 +38,6 @@ def test_the_commands_are_argvs_of_the_script() -> None:
         "--ttl",
         "60",
     ]
-    assert access.ensure_argv("demo", SCRIPT) == [SCRIPT, "ensure", "demo"]
 
 
 def test_forget_passes_script_and_slug_as_arguments_not_in_the_shell_text() -> None:
