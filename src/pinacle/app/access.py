@@ -1,5 +1,6 @@
-"""A pod's credential at its host's edge: print or rotate its secret, make a one-time login link,
-forget the secret when the pod is purged.
+"""A pod's credential at its host's edge: print or rotate its secret, make a one-time login link.
+(The edge's pod-table operation makes the secret; ``delete --purge`` forgets it, see
+:func:`pinacle.app.pods.forget_edge_secrets`.)
 
 Each runs ``pinacle-edge-auth`` on the pod's host through :func:`pinacle.executor.run_captured`, the
 way ``exec`` runs ``docker exec``: the secret only ever travels on that command's standard output,
