@@ -265,10 +265,18 @@ class PodToken:
 class LoginLink:
     """A one-time login URL for a pod's edge host name (``pinacle open``); it expires after
     ``ttl_seconds`` and works once. Visiting it sets the pod's cookie (7 days) and lands on the
-    service. ``service`` is None for the pod's main name."""
+    service. ``service`` is None for the pod's main name. For a public name (``visibility:
+    public``) ``url`` is the plain URL, which needs no login, and ``ttl_seconds`` is None.
+
+    No ``to_json``: the URL is a credential, and ``--json`` output never carries one.
+    """
 
     host: str
     slug: str
     service: str | None
     url: str = field(repr=False)
-    ttl_seconds: int
+    ttl_seconds: int | None
+
+    @property
+    def public(self) -> bool:
+        return self.ttl_seconds is None

@@ -15,13 +15,15 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.integration.conftest import REPO, PodFactory, docker, pinacle_deploy
+import yaml
+from tests.integration.conftest import REPO, docker, pinacle_deploy, remove_pod_resources
 
 SCRIPT = REPO / "src" / "pinacle" / "host_scripts" / "pinacle-edge-auth"
 
@@ -63,9 +65,10 @@ class Prefix:
         return self.ask(url[url.index("/__pinacle/login") :].removeprefix("/__pinacle"), headers)
 
 
-@pytest.fixture
-def prefix(tmp_path: Path) -> Iterator[Prefix]:
+@pytest.fixture(scope="module")
+def prefix(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prefix]:
     """``make install PREFIX=tmp``: the script with its default state directory under the prefix."""
+    tmp_path = tmp_path_factory.mktemp("auth-prefix")
     lib, state = tmp_path / "lib" / "pinacle", tmp_path / "var" / "lib" / "pinacle" / "edge"
     lib.mkdir(parents=True)
     installed = lib / "pinacle-edge-auth"
@@ -93,11 +96,29 @@ def pinacle(prefix: Prefix, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.fixture
-def pod(pod_file: PodFactory) -> Iterator[dict[str, Any]]:
-    path, data = pod_file("auth", image="pinacle/base:latest", services=["web-terminal"], ports=[])
+def _deploy(directory: Path, **fields: Any) -> dict[str, Any]:
+    slug = f"auth-{uuid.uuid4().hex[:8]}"
+    data = {"name": f"auth {slug}", "slug": slug, "image": "pinacle/base:latest", "services": ["web-terminal"]}
+    data.update(fields)
+    path = directory / f"{slug}.yaml"
+    path.write_text(yaml.safe_dump(data))
     pinacle_deploy(str(path))
+    return data
+
+
+@pytest.fixture(scope="module")
+def pod(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """One pod for the tests that only read or rotate its credential (a deploy costs seconds)."""
+    data = _deploy(tmp_path_factory.mktemp("auth-pod"))
     yield data
+    remove_pod_resources(data["slug"])
+
+
+@pytest.fixture
+def own_pod(tmp_path: Path) -> Iterator[dict[str, Any]]:
+    data = _deploy(tmp_path)
+    yield data
+    remove_pod_resources(data["slug"])
 
 
 def cookie_from(response: http.client.HTTPResponse) -> str:
@@ -119,12 +140,12 @@ def test_open_gives_a_link_that_logs_in_once(prefix: Prefix, pod: dict[str, Any]
     result = pinacle(prefix, "open", slug, "web-terminal")
     assert result.returncode == 0, result.stderr
     url = result.stdout.strip()
-    assert url.startswith(f"http://localhost-7681.pod-{slug}.localhost/__pinacle/login?t=v1.")
+    assert re.match(rf"https?://localhost-7681\.pod-{slug}\.localhost(:[0-9]+)?/__pinacle/login\?t=v1\.", url)
     cookie = cookie_from(prefix.login(slug, url))
     assert prefix.check(slug, cookie) == 204
     assert prefix.login(slug, url).status == 403
     main = pinacle(prefix, "open", slug).stdout.strip()
-    assert main.startswith(f"http://pod-{slug}.localhost/__pinacle/login?t=v1.")
+    assert re.match(rf"https?://pod-{slug}\.localhost(:[0-9]+)?/__pinacle/login\?t=v1\.", main)
 
 
 def test_rotation_changes_the_secret_and_refuses_the_old_cookie_and_links(prefix: Prefix, pod: dict[str, Any]) -> None:
@@ -162,9 +183,21 @@ def test_an_unknown_pod_or_service_is_refused_like_other_commands(prefix: Prefix
     assert unknown.returncode == 64 and "its services: web-terminal" in unknown.stderr
 
 
-def test_delete_purge_forgets_the_secret(prefix: Prefix, pod: dict[str, Any]) -> None:
-    slug = pod["slug"]
+def test_delete_purge_forgets_the_secret(prefix: Prefix, own_pod: dict[str, Any]) -> None:
+    slug = own_pod["slug"]
     assert pinacle(prefix, "token", slug).returncode == 0
     deleted = pinacle(prefix, "delete", slug, "--purge")
     assert deleted.returncode == 0, deleted.stderr
     assert not (prefix.state / "secrets" / slug).exists()
+
+
+def test_open_on_a_public_name_prints_the_plain_url_and_mints_no_token(prefix: Prefix, tmp_path: Path) -> None:
+    data = _deploy(tmp_path, visibility={"web-terminal": "public"})
+    try:
+        result = pinacle(prefix, "open", data["slug"], "web-terminal")
+        assert result.returncode == 0, result.stderr
+        assert re.fullmatch(rf"https?://localhost-7681\.pod-{data['slug']}\.localhost(:[0-9]+)?/\n", result.stdout)
+        assert "public: no login needed" in result.stderr
+        assert not (prefix.state / "secrets" / data["slug"]).exists()
+    finally:
+        remove_pod_resources(data["slug"])

@@ -1,5 +1,6 @@
-"""A pod's credential at its host's edge: print or rotate its secret, make a one-time login link,
-forget the secret when the pod is purged.
+"""A pod's credential at its host's edge: print or rotate its secret, make a one-time login link.
+(The edge's pod-table operation makes the secret; ``delete --purge`` forgets it, see
+:func:`pinacle.app.pods.forget_edge_secrets`.)
 
 Each runs ``pinacle-edge-auth`` on the pod's host through :func:`pinacle.executor.run_captured`, the
 way ``exec`` runs ``docker exec``: the secret only ever travels on that command's standard output,
@@ -17,8 +18,9 @@ from pinacle.facts.edge import EdgeState
 from pinacle.pod import access
 from pinacle.pod.names import LABEL_DOMAIN, LABEL_ROUTES
 from pinacle.pod.observed import ContainerRecord
-from pinacle.pod.report import parse_routes
+from pinacle.pod.report import parse_routes, plan_from_container
 from pinacle.pod.settings import DeploySettings
+from pinacle.pod.visibility import public_ports
 from pinacle.records import LoginLink, PodToken
 
 
@@ -50,7 +52,8 @@ def pod_token(session: executor.Session, slug: str, rotate: bool = False) -> Pod
 def login_link(
     session: executor.Session, slug: str, service: str | None = None, ttl: int = access.LOGIN_TTL_DEFAULT
 ) -> LoginLink:
-    """A one-time login URL for the edge host name of ``service`` (or of the pod's main port)."""
+    """A one-time login URL for the edge host name of ``service`` (or of the pod's main port); the
+    plain URL when that name is public."""
     access.check_ttl(ttl)
     host, record = _the_pod(session, slug)
     port = access.service_port(slug, parse_routes(record.labels.get(LABEL_ROUTES, "")), service)
@@ -59,10 +62,10 @@ def login_link(
     if edge is None or not edge.enabled:
         raise HostError(f"{host.name}: the host has no edge (host data edge_enabled), so pod URLs take no login")
     base = edge.url(access.pod_host_name(slug, domain, port)).rstrip("/")
+    spec = plan_from_container(record).spec
+    if (spec.main_port if port is None else port) in public_ports(spec):
+        # A public name is served without a login, /__pinacle/login included: a token sent there
+        # would reach the pod's service (and its logs) unused, still good for every private name.
+        return LoginLink(host.name, slug, service, f"{base}/", None)
     output = run_edge_auth(host, access.login_url_argv(slug, base, ttl, access.edge_auth_script()))
     return LoginLink(host.name, slug, service, access.parse_login_url(host.name, base, output), ttl)
-
-
-def ensure_secret(host: Any, slug: str) -> None:
-    """Give the pod a secret on ``host`` if it has none (its first deploy)."""
-    run_edge_auth(host, access.ensure_argv(slug, access.edge_auth_script()))

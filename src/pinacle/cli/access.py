@@ -49,7 +49,8 @@ def token(slug: str, rotate: bool, target: str | None, as_json: bool) -> None:
 @target_option
 @report_errors
 def open_command(slug: str, service: str | None, print_only: bool, browser: bool, ttl: int, target: str | None) -> None:
-    """Print a one-time login link for the pod's SERVICE (or the pod's main page).
+    """Print a one-time login link for the pod's SERVICE (or the pod's main page); the plain URL
+    when that is public (``visibility: public``).
 
     Visiting it sets the pod's cookie in that browser (HttpOnly, 7 days, valid for every host name
     of this pod only) and lands on the service. The link works once, for --ttl seconds; whoever
@@ -60,6 +61,8 @@ def open_command(slug: str, service: str | None, print_only: bool, browser: bool
         raise click.UsageError("--print and --browser: choose one")
     with executor.session(resolve_target(target)) as session:
         link = access.login_link(session, slug, service, ttl)
+    if link.public:
+        click.echo(f"{service or 'the main page of pod ' + slug} is public: no login needed", err=True)
     if browser and webbrowser.open(link.url):
         click.echo(f"opened a login link for pod {slug} in the browser", err=True)
         return

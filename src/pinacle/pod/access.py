@@ -1,6 +1,6 @@
 """A pod's credential at the host's edge: the commands that manage it and the login URL they print.
 
-Pure: host data and pod names in, argv and checked output out. The commands are the host script
+Pure: pod names in, argv and checked output out. The commands are the host script
 ``pinacle-edge-auth`` (``src/pinacle/host_scripts/``), run as root on the pod's host; it keeps each
 pod's secret root-only on the host, so a secret only ever travels on that command's standard output.
 Every argument is a checked slug, a checked URL or a number, and goes into an argv (never a shell).
@@ -11,8 +11,6 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
 
 from pinacle.errors import HostError, UsageError
 
@@ -33,47 +31,6 @@ def edge_auth_script(environ: Mapping[str, str] = os.environ) -> str:
     if not _SCRIPT_PATH.match(script):
         raise UsageError("PINACLE_EDGE_AUTH_SCRIPT must be an absolute path of letters, digits and ._/-")
     return script
-
-
-@dataclass(frozen=True)
-class EdgeAddress:
-    """How browsers reach a host's edge: its scheme, and ``:PORT`` unless that is the scheme's own."""
-
-    scheme: str
-    port_suffix: str
-
-    def base_url(self, host_name: str) -> str:
-        return f"{self.scheme}://{host_name}{self.port_suffix}"
-
-
-def _port(data: Mapping[str, Any], key: str, default: int) -> int:
-    value = data.get(key, default)
-    if value is None:
-        return default
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
-        raise HostError(f"host data {key} must be a port number 1..65535")
-    return value
-
-
-def _flag(data: Mapping[str, Any], key: str, default: bool) -> bool:
-    value = data.get(key, default)
-    if value is None:
-        return default
-    if not isinstance(value, bool):
-        raise HostError(f"host data {key} must be True or False")
-    return value
-
-
-def edge_address(host_name: str, data: Mapping[str, Any]) -> EdgeAddress:
-    """The edge of a host from its host data (``edge_enabled``, ``edge_tls``, ``edge_http_port``,
-    ``edge_https_port``, with the host deploy's defaults); HostError when the host has no edge."""
-    if not _flag(data, "edge_enabled", True):
-        raise HostError(f"{host_name}: the edge is off (host data edge_enabled), so pod URLs take no login")
-    if _flag(data, "edge_tls", False):
-        port = _port(data, "edge_https_port", 443)
-        return EdgeAddress("https", "" if port == 443 else f":{port}")
-    port = _port(data, "edge_http_port", 80)
-    return EdgeAddress("http", "" if port == 80 else f":{port}")
 
 
 def pod_host_name(slug: str, domain: str, port: int | None = None) -> str:
@@ -104,11 +61,6 @@ def token_argv(slug: str, rotate: bool, script: str) -> list[str]:
 
 def login_url_argv(slug: str, base_url: str, ttl: int, script: str) -> list[str]:
     return [script, "login-url", slug, base_url, "--ttl", str(check_ttl(ttl))]
-
-
-def ensure_argv(slug: str, script: str) -> list[str]:
-    """Create the pod's secret if it has none (what a first deploy runs)."""
-    return [script, "ensure", slug]
 
 
 def forget_argv(slug: str, script: str) -> list[str]:

@@ -3,6 +3,7 @@ its daemon answering real HTTP on its real unix socket (what the edge's nginx as
 
 from __future__ import annotations
 
+import ast
 import base64
 import hashlib
 import hmac
@@ -362,3 +363,8 @@ def test_nothing_secret_reaches_the_logs(edge_auth: EdgeAuth) -> None:
     for value in (secret, token, cookie, token.split(".")[2], cookie.split(".")[2]):
         assert value.encode() not in logs
     assert all(secret.encode() not in out for out in edge_auth.outputs[1::2])  # the commands' stderr
+
+
+def test_the_script_parses_as_python_3_9() -> None:
+    """The contract's floor (Debian bullseye's python3): no newer syntax anywhere in the script."""
+    ast.parse(EDGE_AUTH.read_text(), filename=str(EDGE_AUTH), feature_version=(3, 9))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from pinacle.errors import HostError, UsageError
@@ -11,33 +9,6 @@ from pinacle.pod import access
 
 SCRIPT = access.EDGE_AUTH_SCRIPT
 TOKEN = "v1.1796138626.deafd8a7e21eb348457ea3f1a2308c1b.QOexoHJPshtYmr8Pt3xYCgsYF8tm05HWZOGLN8RvQHc"
-
-
-def test_the_edge_defaults_to_plain_http_on_port_80() -> None:
-    assert access.edge_address("h", {}).base_url("pod-demo.localhost") == "http://pod-demo.localhost"
-
-
-def test_a_tls_edge_is_https_and_names_a_port_only_when_not_443() -> None:
-    assert access.edge_address("h", {"edge_tls": True}).base_url("x.test") == "https://x.test"
-    address = access.edge_address("h", {"edge_tls": True, "edge_https_port": 8443, "edge_http_port": 8080})
-    assert address.base_url("x.test") == "https://x.test:8443"
-
-
-def test_a_plain_edge_names_its_port_when_not_80() -> None:
-    assert access.edge_address("h", {"edge_http_port": 8080}).base_url("x.test") == "http://x.test:8080"
-
-
-def test_a_host_without_edge_has_no_login_url() -> None:
-    with pytest.raises(HostError, match="edge is off"):
-        access.edge_address("h", {"edge_enabled": False})
-
-
-@pytest.mark.parametrize(
-    "data", [{"edge_http_port": "80"}, {"edge_http_port": 0}, {"edge_http_port": True}, {"edge_tls": "yes"}]
-)
-def test_bad_edge_host_data_is_an_error_naming_the_key(data: dict[str, Any]) -> None:
-    with pytest.raises(HostError, match=next(iter(data))):
-        access.edge_address("h", data)
 
 
 def test_host_names_are_the_pods_main_name_or_a_ports() -> None:
@@ -67,7 +38,6 @@ def test_the_commands_are_argvs_of_the_script() -> None:
         "--ttl",
         "60",
     ]
-    assert access.ensure_argv("demo", SCRIPT) == [SCRIPT, "ensure", "demo"]
 
 
 def test_forget_passes_script_and_slug_as_arguments_not_in_the_shell_text() -> None:
