@@ -21,6 +21,8 @@ from dataclasses import dataclass
 
 import pytest
 from tests.integration.edge.conftest import EDGE_ADDRESS, EdgePodInfo
+from tests.integration.edge.hostile_requests import HOSTILE_REQUESTS, HostileRequest, Target
+from tests.integration.edge.hostile_requests import statuses as hostile_statuses
 
 pytestmark = pytest.mark.integration
 
@@ -204,7 +206,7 @@ ROWS: list[tuple[str, Build, set[int]]] = [
     (
         "A's login link used on B",
         lambda x, m: request(
-            f"GET {x.a.login_url('app').split(x.a.name(3000), 1)[1].replace(x.a.name(3000), b_app(x))}&{m} HTTP/1.1",
+            f"GET {x.a.login_url('web-terminal').split(x.a.name(7681), 1)[1]}&{m} HTTP/1.1",
             f"Host: {b_app(x)}",
             ua(m),
         ),
@@ -338,7 +340,7 @@ def statuses(response: bytes) -> list[int]:
 @pytest.fixture(scope="module")
 def attack(edge_pods: tuple[EdgePodInfo, EdgePodInfo]) -> Iterator[Attack]:
     a, b = edge_pods
-    yield Attack(a, b, a.cookie("app"), bytes.fromhex(b.secret()))
+    yield Attack(a, b, a.cookie("web-terminal"), bytes.fromhex(b.secret()))
 
 
 @pytest.fixture(scope="module")
@@ -369,3 +371,34 @@ def test_the_marker_does_arrive_with_the_right_cookie(attack: Attack) -> None:
     response = send(request(f"GET /{mark} HTTP/1.1", f"Host: {b_app(attack)}", f"Cookie: {cookie}", ua(mark)))
     assert statuses(response)[0] == 404  # the app's own "no such file"
     assert f"hostile-{mark}" in attack.b.router_log()
+
+
+@pytest.fixture(scope="module")
+def target(attack: Attack) -> Target:
+    """The other table's view of the same two pods: B the victim, A the attacker's own pod."""
+    return Target(
+        domain=attack.b.domain,
+        port=EDGE_ADDRESS[1],
+        victim=attack.b.slug,
+        victim_port=7681,
+        victim_host_port=attack.b.host_port,
+        other=attack.a.slug,
+        other_secret=attack.a.secret(),
+        victim_secret=attack.b.secret(),
+    )
+
+
+@pytest.mark.parametrize("case", HOSTILE_REQUESTS, ids=[case.id for case in HOSTILE_REQUESTS])
+def test_a_request_of_the_hostile_table_never_reaches_the_victim(
+    attack: Attack, target: Target, case: HostileRequest
+) -> None:
+    # tests/integration/edge/hostile_requests.py (auth's table): no marker in these requests, so the
+    # proof is that the victim's router log gains no line at all while the request is answered.
+    before = attack.b.router_log()
+    raw = case.build(target)
+    answer = send(raw)
+    # That table takes the attacker's own pod to be private; here A's main name is public (its app
+    # port is), so what A's own name answers is A's business: only the victim's side is checked.
+    if f"Host: {target.other_host}".encode() not in raw:
+        assert set(hostile_statuses(answer)) <= case.refused, (case.attack, answer[:300])
+    assert attack.b.router_log() == before, f"pod {attack.b.slug}'s router saw: {case.attack}"
