@@ -89,6 +89,8 @@ def credential_daemon_running(nginx_group: str, init: str) -> None:
 def edge_off(init: str) -> None:
     """Host data ``edge_enabled = False``: no edge runs, and pod URLs are their host ports again."""
     edge_ops.edge_stopped(name="Stop the edge (edge_enabled is off)")
+    edge_ops.edge_auth_stopped(name="Stop the edge's credential daemon (edge_enabled is off)")
     files.file(name="Forget the edge's settings", path=EDGE_STATE, present=False)
-    if (unit := edge_boot_unit(init)) is not None:
-        files.file(name="Remove the edge's boot unit", path=unit[0], present=False)
+    for unit in (edge_boot_unit(init), edge_auth_boot_unit(init, "root")):
+        if unit is not None:
+            files.file(name=f"Remove {unit[0]}", path=unit[0], present=False)

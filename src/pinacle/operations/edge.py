@@ -200,3 +200,12 @@ def edge_auth_started(argv: Sequence[str], script_sha512: str, nginx_group: str)
         + wait_until(f"[ -S {socket} ]", "the edge's credential daemon", 30, f"{LOG_DIR}/edge-auth.log")
         + f" && echo {fingerprint} > {shlex.quote(EDGE_AUTH_STARTED)}"
     )
+
+
+@operation()
+def edge_auth_stopped() -> Generator[str, None, None]:
+    """Stop the credential daemon the host deploy started without an init (edge turned off)."""
+    if not host.get_fact(EdgeAuthRunning):
+        host.noop("the edge's credential daemon is not running")
+        return
+    yield f'kill "$(cat {shlex.quote(EDGE_AUTH_PID)})" && rm -f {shlex.quote(EDGE_AUTH_PID)}'

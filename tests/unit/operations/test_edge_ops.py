@@ -167,6 +167,27 @@ CASES += [
     },
 ]
 
+CASES += [
+    {
+        "id": "turning_the_edge_off_stops_nginx_gracefully",
+        "op": ops.edge_stopped,
+        "facts": {EdgeRunning: True},
+        "commands": ["nginx -s quit -c /etc/pinacle/edge/nginx.conf"],
+    },
+    {
+        "id": "turning_the_edge_off_stops_the_daemon",
+        "op": ops.edge_auth_stopped,
+        "facts": {EdgeAuthRunning: True},
+        "contains": [["kill", "/run/pinacle/edge-auth.pid"]],
+    },
+    {
+        "id": "a_stopped_daemon_stays_stopped",
+        "op": ops.edge_auth_stopped,
+        "facts": {EdgeAuthRunning: False},
+        "noop": "not running",
+    },
+]
+
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c["id"])
 def test_edge_operation(case: Case, check_operation_case: Any) -> None:
