@@ -11,7 +11,9 @@ from typing import Any
 from pinacle import executor
 from pinacle.app.pods import health_statuses, pods_of
 from pinacle.doctor_checks import level, pool_capacity, ports_in_range, snapshot_visibility
+from pinacle.edge.health import edge_health
 from pinacle.errors import HostError
+from pinacle.facts.edge import EdgeAuthRunning, EdgeState, EdgeTable
 from pinacle.facts.host import (
     DockerImageId,
     DockerServer,
@@ -135,6 +137,11 @@ def _doctor_host(
                 "build it: docker/build-base-image.sh (works offline)",
             )
         )
+
+    edge = session.fact(host, EdgeState)
+    checks.append(
+        _check("edge", *edge_health(edge, session.fact(host, EdgeTable), session.fact(host, EdgeAuthRunning), pods))
+    )
 
     found = pods_of(pods)
     statuses = health_statuses(host, found)
