@@ -7,8 +7,9 @@ Needs ``wrk`` (Debian package). One pod (web terminal + app, both private) is de
 at the end. HTTP: wrk against ttyd's small ``/token`` answer (C, no Python in the path, so the
 proxies are what is measured), the two paths interleaved round by round; through the edge every
 request carries the pod's cookie, so the credential check (auth_request to the daemon) is in each
-one; the same with the terminal public (no check) shows what the proxying alone costs. WebSocket: one keystroke typed into the terminal and its echo back, alternately over a
-direct and an edge connection. Prints figures; asserts nothing.
+one; the same with the terminal public (no check) shows what the proxying alone costs. WebSocket:
+one keystroke typed into the terminal and its echo back, alternately over a direct and an edge
+connection. Prints figures; asserts nothing.
 """
 
 from __future__ import annotations
