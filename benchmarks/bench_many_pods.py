@@ -1,20 +1,30 @@
 """Many pods on one host: one run for N pod files, its no-change re-apply, ``list`` and ``doctor``.
 
-Run on a provisioned host: ``python benchmarks/bench_many_pods.py [--pods 50] [--rounds 3]``.
-Prints figures next to the plain Docker commands that read the same state; asserts nothing. The
-pods are small (one app port each, no terminal) so that N of them fit a 2-core machine; they are
-removed at the end. Also times the CLI's start-up (``--help``) against ``python -c pass``.
+Run on a provisioned host: ``python benchmarks/bench_many_pods.py [--pods 100] [--rounds 3]
+[--before SRC]``. Prints figures next to the plain Docker commands that do the same job; asserts
+nothing. The pods are small (one app port each, no terminal) so that N of them fit a 2-core
+machine; they are removed at the end. Rounds are interleaved (pinacle, the ``--before`` tree if
+given, the plain commands), so a machine getting busier weighs on all of them alike; the load
+average is printed with each figure. Also times the CLI's start-up (``--help``) against
+``python -c pass``.
+
+The plain jobs: ``list`` is ``docker ps`` + ``docker inspect`` of every pod + one parallel ``curl``
+of every pod's health URL (what ``list`` reads and asks); ``doctor`` is that plus ``docker info``,
+``docker network ls`` and a throwaway container under the runtime (``doctor``'s probe).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 
 POD = """name: many {slug}
@@ -25,36 +35,52 @@ ports:
     command: python3 -m http.server 3000 --directory /workspace
 resources: {{cpus: 0.25, memory: 128m}}
 """
+PROBE_IMAGE = "pinacle/probe:2"
+PLAIN_READ = "docker inspect $(docker ps -aq --filter label=pinacle.pod) >/dev/null"
 
 
-def timed(*command: str) -> float:
+def timed(command: Sequence[str], env: dict[str, str] | None = None) -> float:
     start = time.perf_counter()
-    subprocess.run(command, check=True, capture_output=True)
+    subprocess.run(command, check=True, capture_output=True, env=env)
     return time.perf_counter() - start
 
 
-def best_of(rounds: int, *command: str) -> list[float]:
-    return [timed(*command) for _ in range(rounds)]
+def line(what: str, values: list[float], loads: list[float] | None = None) -> str:
+    load = f", load {statistics.median(loads):.1f}" if loads else ""
+    return f"{what:<56} median {statistics.median(values):6.3f}s (min {min(values):.3f}s{load})"
 
 
-def line(what: str, values: list[float]) -> str:
-    return f"{what:<52} median {statistics.median(values):6.3f}s (min {min(values):.3f}s)"
+def plain_list_script(urls: Sequence[str]) -> str:
+    """What ``pinacle list`` does, with the plain CLIs: every pod's container, every health URL."""
+    curl = " ".join(f"-o /dev/null {url}" for url in urls)
+    curl_flags = "-s -m 5 --parallel --parallel-max 64 --connect-to ::127.0.0.1: -w '%{http_code}\\n'"
+    return f"{PLAIN_READ} && curl {curl_flags} {curl} >/dev/null"
+
+
+def plain_doctor_script(urls: Sequence[str]) -> str:
+    probe = f"docker run --rm --runtime=runsc {PROBE_IMAGE} /bin/ls -lan /probe >/dev/null"
+    return f"docker info >/dev/null && docker network ls >/dev/null && {probe} && {plain_list_script(urls)}"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--pods", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--prefix", default="many", help="slugs are PREFIX-<random>-NNN")
+    parser.add_argument("--before", metavar="SRC", help="also time pinacle from this source tree (its src/)")
     args = parser.parse_args()
     py = sys.executable
     deploy = [py, "-m", "pinacle.cli.deploy", "-i", "@local"]
     pinacle = [py, "-m", "pinacle.cli.main"]
-    print(line("python -c pass", best_of(args.rounds * 3, py, "-c", "pass")))
-    print(line("pinacle --help", best_of(args.rounds * 3, *pinacle, "--help")))
-    print(line("pinacle-deploy --help", best_of(args.rounds * 3, *deploy, "--help")))
+    trees: dict[str, dict[str, str] | None] = {"pinacle": None}
+    if args.before:
+        trees["before"] = {**os.environ, "PYTHONPATH": args.before}
+    print(line("python -c pass", [timed([py, "-c", "pass"]) for _ in range(args.rounds * 3)]))
+    print(line("pinacle --help", [timed([*pinacle, "--help"]) for _ in range(args.rounds * 3)]))
+    print(line("pinacle-deploy --help", [timed([*deploy, "--help"]) for _ in range(args.rounds * 3)]))
 
     tag = uuid.uuid4().hex[:4]
-    slugs = [f"many-{tag}-{i:03d}" for i in range(args.pods)]
+    slugs = [f"{args.prefix}-{tag}-{i:03d}" for i in range(args.pods)]
     with tempfile.TemporaryDirectory() as tmp:
         files = []
         for slug in slugs:
@@ -63,20 +89,42 @@ def main() -> None:
             files.append(str(path))
         try:
             print(f"pods: {args.pods}")
-            print(line(f"pinacle-deploy of {args.pods} new pods, one run", [timed(*deploy, *files)]))
-            print(line(f"pinacle-deploy, no-change re-apply of {args.pods}", best_of(args.rounds, *deploy, *files)))
-            print(line("pinacle-deploy, no-change re-apply of 1", best_of(args.rounds, *deploy, files[0])))
-            print(line(f"pinacle list ({args.pods}+ pods, health checked)", best_of(args.rounds, *pinacle, "list")))
-            print(line("pinacle doctor", best_of(args.rounds, *pinacle, "doctor")))
-            print(line("plain: docker ps", best_of(args.rounds, "docker", "ps", "-a")))
             print(
                 line(
-                    "plain: docker ps + inspect of every pod",
-                    best_of(
-                        args.rounds, "sh", "-c", "docker inspect $(docker ps -aq --filter label=pinacle.pod) >/dev/null"
-                    ),
+                    f"pinacle-deploy of {args.pods} new pods, one run", [timed([*deploy, *files])], [os.getloadavg()[0]]
                 )
             )
+            listed = json.loads(subprocess.run([*pinacle, "list", "--json"], check=True, capture_output=True).stdout)
+            urls = [s["url"] for p in listed["pods"] for s in p["services"] if s["url"]]
+            jobs: dict[str, tuple[list[str], dict[str, list[str]]]] = {
+                f"no-change re-apply of {args.pods}": ([*deploy, *files], {}),
+                "no-change re-apply of 1": ([*deploy, files[0]], {}),
+                f"list ({len(listed['pods'])} pods, health checked)": ([*pinacle, "list"], {}),
+                "doctor": ([*pinacle, "doctor"], {}),
+            }
+            plain = {
+                f"no-change re-apply of {args.pods}": PLAIN_READ,
+                f"list ({len(listed['pods'])} pods, health checked)": plain_list_script(urls),
+                "doctor": plain_doctor_script(urls),
+            }
+            results: dict[tuple[str, str], list[float]] = {}
+            loads: dict[tuple[str, str], list[float]] = {}
+            for _ in range(args.rounds):
+                for job, (command, _unused) in jobs.items():
+                    for tree, env in trees.items():
+                        loads.setdefault((job, tree), []).append(os.getloadavg()[0])
+                        try:
+                            results.setdefault((job, tree), []).append(timed(command, env))
+                        except subprocess.CalledProcessError:  # doctor exits 1 when a check fails
+                            results[(job, tree)].append(float("nan"))
+                    if job in plain:
+                        loads.setdefault((job, "plain"), []).append(os.getloadavg()[0])
+                        results.setdefault((job, "plain"), []).append(timed(["sh", "-c", plain[job]]))
+            for job in jobs:
+                for tree in [*trees, "plain"]:
+                    if (job, tree) in results:
+                        values = [v for v in results[(job, tree)] if v == v] or [float("nan")]
+                        print(line(f"{tree}: {job}", values, loads[(job, tree)]))
         finally:
             for slug in slugs:
                 subprocess.run([*pinacle, "delete", "-i", "@local", slug, "--purge"], capture_output=True)

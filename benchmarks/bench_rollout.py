@@ -1,11 +1,13 @@
 """One pod from nothing to healthy with pinacle-deploy, next to the plain Docker commands doing the same.
 
-Run on a provisioned host: ``python benchmarks/bench_rollout.py [--rounds 5]``. Prints figures;
-asserts nothing. Rounds are interleaved (pinacle, then each baseline) so that a machine getting
-busier or quieter weighs on all of them alike. Both baselines do the same job as pinacle: a network
-of the pod's own, the same image under the same runtime with the same workspace volume, the same
-router and supervisor programs (rendered by pinacle's own pure planner), and a wait until the same
-health URLs answer through the router.
+Run on a provisioned host: ``python benchmarks/bench_rollout.py [--rounds 5] [--before SRC]``.
+Prints figures; asserts nothing. ``--before SRC`` also times pinacle from another source tree (e.g.
+``git archive main src | tar -x -C /tmp/before``, then ``--before /tmp/before/src``) in the same
+rounds. Rounds are interleaved (pinacle, then each baseline) so that a machine getting busier or
+quieter weighs on all of them alike. Both baselines do the same job as pinacle: a network of the
+pod's own, the same image under the same runtime with the same workspace volume, the same router
+and supervisor programs (rendered by pinacle's own pure planner), and a wait until the same health
+URLs answer through the router.
 
 - ``docker create`` + ``docker cp`` + ``docker start``: the best plain sequence (configure, then start);
 - ``docker run`` + one ``docker exec`` writing the config and reloading: the naive one.
@@ -16,6 +18,7 @@ from __future__ import annotations
 import argparse
 import base64
 import http.client
+import os
 import statistics
 import subprocess
 import sys
@@ -27,7 +30,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
-from pinacle.operations.pod import files_tar  # noqa: E402
+from pinacle.operations.pod_commands import files_tar  # noqa: E402
 from pinacle.pod.desired import PodPlan, plan_pod  # noqa: E402
 from pinacle.pod.settings import DeploySettings  # noqa: E402
 from pinacle.spec import AppPortSpec, PodSpec  # noqa: E402
@@ -124,14 +127,16 @@ def plain_run_exec(slug: str, port: int) -> float:
     return time.perf_counter() - start
 
 
-def pinacle_rollout(slug: str, pod_file: Path) -> tuple[float, float]:
+def pinacle_rollout(slug: str, pod_file: Path, src: str | None = None) -> tuple[float, float]:
+    """A new pod to healthy, then its no-change re-apply; with ``src``, pinacle from that tree."""
     pod_file.write_text(POD.format(slug=slug, app=APP))
     command = [sys.executable, "-m", "pinacle.cli.deploy", "-i", "@local", str(pod_file)]
+    env = {**os.environ, "PYTHONPATH": src} if src else None
     start = time.perf_counter()
-    subprocess.run(command, check=True, capture_output=True)
+    subprocess.run(command, check=True, capture_output=True, env=env)
     first = time.perf_counter() - start
     start = time.perf_counter()
-    subprocess.run(command, check=True, capture_output=True)
+    subprocess.run(command, check=True, capture_output=True, env=env)
     return first, time.perf_counter() - start
 
 
@@ -142,29 +147,40 @@ def median(values: list[float]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--prefix", default="bench", help="slugs are PREFIX-<random>")
+    parser.add_argument("--before", metavar="SRC", help="also time pinacle from this source tree (its src/)")
     args = parser.parse_args()
     sh("docker", "image", "inspect", IMAGE)
-    first, again, best, naive = [], [], [], []
+    first, again, best, naive, before_first, before_again = [], [], [], [], [], []
     with tempfile.TemporaryDirectory() as tmp:
         for _ in range(args.rounds):
-            slug = f"bench-{uuid.uuid4().hex[:6]}"
+            slug = f"{args.prefix}-{uuid.uuid4().hex[:6]}"
             try:
                 a, b = pinacle_rollout(slug, Path(tmp) / f"{slug}.yaml")
                 first.append(a)
                 again.append(b)
                 cleanup(slug)
+                if args.before:
+                    a, b = pinacle_rollout(slug, Path(tmp) / f"{slug}.yaml", args.before)
+                    before_first.append(a)
+                    before_again.append(b)
+                    cleanup(slug)
                 best.append(plain_create_cp_start(slug, 39990))
                 cleanup(slug)
                 naive.append(plain_run_exec(slug, 39990))
             finally:
                 cleanup(slug)
-    print(f"rounds: {args.rounds} (interleaved)")
+    print(f"rounds: {args.rounds} (interleaved); load average now {os.getloadavg()[0]:.1f}")
     print(f"pinacle-deploy, new pod to healthy:          {median(first)}")
     print(f"plain docker create + cp + start + wait:     {median(best)}")
     print(f"plain docker run + exec + wait:              {median(naive)}")
     ratio = statistics.median(first) / statistics.median(best)
     print(f"pinacle / best plain sequence:               {ratio:.2f}x")
     print(f"pinacle-deploy, no-change re-apply:          {median(again)}")
+    if args.before:
+        ratio = statistics.median(before_first) / statistics.median(best)
+        print(f"before ({args.before}), new pod to healthy: {median(before_first)}, {ratio:.2f}x")
+        print(f"before ({args.before}), no-change re-apply: {median(before_again)}")
 
 
 if __name__ == "__main__":

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
         TargetError,
         UsageError,
     )
+    from pinacle.export.k8s import KubernetesOptions
     from pinacle.pod.diff import Action
     from pinacle.pod.settings import DeploySettings
     from pinacle.progress import ProgressEvent
@@ -58,6 +59,7 @@ _PUBLIC = {
     "AppPortSpec": "pinacle.spec",
     "ResourceSpec": "pinacle.spec",
     "DeploySettings": "pinacle.pod.settings",
+    "KubernetesOptions": "pinacle.export.k8s",
     "ProgressEvent": "pinacle.progress",
     "Action": "pinacle.pod.diff",
     "PodStatus": "pinacle.records",
@@ -98,6 +100,7 @@ __all__ = [
     "HealthError",
     "HostError",
     "HostReport",
+    "KubernetesOptions",
     "LoginLink",
     "PinacleError",
     "PlannedChange",

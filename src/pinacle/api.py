@@ -33,6 +33,7 @@ from pinacle.app import pods as pod_cases
 from pinacle.app import rollout as rollout_cases
 from pinacle.app import snapshots as snapshot_cases
 from pinacle.errors import ConflictError, PodNotFound, SnapshotNotFound, SpecError, TargetError
+from pinacle.export.k8s import KubernetesOptions, Manifest, render_kubernetes_objects
 from pinacle.pod.access import LOGIN_TTL_DEFAULT
 from pinacle.pod.desired import PodPlan, plan_pod
 from pinacle.pod.observed import ContainerRecord
@@ -442,3 +443,24 @@ class PodManager:
         """
         with self._session() as session:
             return snapshot_cases.prune_snapshots(session, dry_run=dry_run)
+
+    # -- other platforms ---------------------------------------------------------------------
+
+    def export_kubernetes(self, pod: PodSource, options: KubernetesOptions | None = None) -> list[Manifest]:
+        """The pod as Kubernetes objects (``pinacle export k8s``): ConfigMap, Secret (only with
+        env), Service, StatefulSet and Ingress, as dicts in apply order. Pure: no target is read.
+
+        Raises SpecError for a bad pod, as :meth:`apply` would. Without ``options``, the pod's host
+        names use this manager's domain.
+
+        **Example:**
+
+        .. code:: python
+
+            from pinacle import KubernetesOptions
+
+            objects = pods.export_kubernetes(spec, KubernetesOptions(namespace="dev"))
+            print([o["kind"] for o in objects])  # ConfigMap, Service, StatefulSet, Ingress
+        """
+        spec = pod if isinstance(pod, PodSpec) else resolve(pod)
+        return render_kubernetes_objects(spec, options or KubernetesOptions(domain=self.settings.domain))

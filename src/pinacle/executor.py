@@ -1,49 +1,77 @@
-"""The one place that drives pyinfra's API: pick a target, connect, read facts, run deploys."""
+"""The one place that drives pyinfra's API: pick a target, connect, read facts, run deploys.
+
+``@local`` is read without pyinfra: each read (:mod:`pinacle.readers`) is one ``sh -c`` subprocess
+whose output goes to the same parser a pyinfra fact uses. pyinfra (a third of a second of imports)
+is loaded, and its state built, only when a deploy has something to change. Every other target
+(inventory files, ``@ssh/...``, ``lima``) is connected through pyinfra from the start, and its
+reads go through pyinfra's connectors.
+"""
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import importlib.util
 import logging
 import os
 import platform
 import shlex
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from pyinfra.api import Config, Inventory, State
-from pyinfra.api.connect import connect_all, disconnect_all
-from pyinfra.api.deploy import add_deploy
-from pyinfra.api.exceptions import PyinfraError
-from pyinfra.api.operations import run_ops
-from pyinfra.connectors.local import LocalConnector
-from pyinfra.connectors.ssh import SSHConnector
-from pyinfra.context import ctx_state
-
-from pinacle.connector import ThreadSafeLocalConnector
-from pinacle.errors import DeployError, HealthError, PortClaimLost, TargetError
-from pinacle.facts.host import DockerServer
-from pinacle.facts.pod import PodStates, RouteStatus, statuses_for
-from pinacle.pod.desired import PodPlan
+from pinacle.errors import DeployError, HealthError, HostError, PortClaimLost, TargetError
 from pinacle.pod.health import healthy
 from pinacle.pod.observed import HostPods
 from pinacle.pod.ports import CLAIM_LOST_MESSAGE
 from pinacle.progress import Progress, silent
-from pinacle.ssh import SSH_DATA_KEYS, ssh_argv
+from pinacle.readers import Read, split_output
+from pinacle.readers.host import docker_server
+from pinacle.readers.pod import image_states_command, parse_pod_states, pod_states, route_status, statuses_for
+
+if TYPE_CHECKING:
+    from pyinfra.api import Inventory, State
+
+    from pinacle.operations.pod_commands import Step
+    from pinacle.pod.desired import PodPlan
+    from pinacle.pod.diff import PodDiff
 
 LIMA_TARGET = "lima"
+LOCAL_TARGET = "@local"
 K = TypeVar("K")
+T = TypeVar("T")
 
 
 def default_target(environ: Mapping[str, str] = os.environ, system: str | None = None) -> str:
     """``PINACLE_INVENTORY`` if set; else the Lima VM on macOS and this machine on Linux."""
     if target := environ.get("PINACLE_INVENTORY"):
         return target
-    return LIMA_TARGET if (system or platform.system()) == "Darwin" else "@local"
+    return LIMA_TARGET if (system or platform.system()) == "Darwin" else LOCAL_TARGET
+
+
+def lazy_module(name: str) -> ModuleType:
+    """Module ``name``, executed when one of its attributes is first used (``importlib.util.LazyLoader``).
+
+    The use cases name the deploys they apply at import time, but a deploy module imports pyinfra,
+    which a read-only command (or a re-apply that changes nothing) never needs.
+    """
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.find_spec(name)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"no module named {name!r}", name=name)
+    loader = importlib.util.LazyLoader(spec.loader)
+    spec.loader = loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    loader.exec_module(module)
+    return module
 
 
 def make_inventory(target: str, state: State | None = None) -> Inventory:
@@ -52,6 +80,9 @@ def make_inventory(target: str, state: State | None = None) -> Inventory:
     Inventory files run with a state in context, as under pyinfra's CLI (which pinacle does not
     import: it monkey-patches the process for gevent): pass the session's uninitialised ``state``.
     """
+    from pyinfra.api import Inventory, State
+    from pyinfra.context import ctx_state
+
     if target == LIMA_TARGET or target.startswith(f"{LIMA_TARGET}:"):
         from pinacle.lima import lima_inventory_hosts
 
@@ -86,55 +117,192 @@ class ApplyResult:
         return sum(len(v) for v in self.changed.values())
 
 
+# command -> its process, started ahead on @local by read_ahead() and taken by the next read of it
+_READ_AHEAD: dict[str, subprocess.Popen[bytes]] = {}
+
+
+def _sh(command: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        ["sh", "-c", command], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+
+
+def read_ahead(target: str, *readers: Read[Any]) -> None:
+    """Start ``readers`` now, in the background, when ``target`` is ``@local``; elsewhere nothing.
+
+    For a command about to read the host: Docker answers while Python imports the rest of pinacle.
+    The next read of the same command on ``@local`` takes that output instead of running it again;
+    one that is never taken only read the host.
+    """
+    if target != LOCAL_TARGET:
+        return
+    for reader in readers:
+        if reader.command not in _READ_AHEAD:
+            _READ_AHEAD[reader.command] = _sh(reader.command)
+
+
+@atexit.register
+def _wait_for_reads_ahead() -> None:
+    while _READ_AHEAD:
+        _READ_AHEAD.popitem()[1].communicate()
+
+
+class LocalHost:
+    """This machine, as the ``@local`` target: read with subprocesses, no pyinfra needed.
+
+    It stands where a pyinfra host would (``name``), and pyinfra's own ``@local`` host of the same
+    name carries out deploys once a session applies one.
+    """
+
+    name = LOCAL_TARGET
+
+    def run(self, command: str) -> list[str]:
+        """The output lines of ``sh -c COMMAND``; HostError naming the command's error when it fails.
+
+        Reads print their failures on standard output for their parsers (and exit 0); a read
+        that exits non-zero fails here, as pyinfra fails a host whose fact command failed.
+        """
+        process = _READ_AHEAD.pop(command, None) or _sh(command)
+        stdout, stderr = process.communicate()
+        if process.returncode != 0:
+            error = " ".join(split_output(stderr)[-5:]) or f"exit status {process.returncode}"
+            raise HostError(f"{self.name}: reading the host failed: {error}")
+        return split_output(stdout)
+
+    def has_read_ahead(self, command: str) -> bool:
+        return command in _READ_AHEAD
+
+    def run_steps(self, target: str, steps: Sequence[Step]) -> ApplyResult:
+        """Run each step's commands in order, as pyinfra runs a deploy's operations on one host.
+
+        The first command that fails ends the run: DeployError with the last lines it printed on
+        stderr (PortClaimLost when it says a concurrent deploy claimed the port), as
+        :meth:`Session.apply` words a failed operation.
+        """
+        changed: list[str] = []
+        for step in steps:
+            for command in step.commands:
+                done = subprocess.run(["sh", "-c", command], capture_output=True, stdin=subprocess.DEVNULL, check=False)
+                if done.returncode != 0:
+                    error = " ".join(split_output(done.stderr)[-5:]) or f"exit status {done.returncode}"
+                    detail = f"{self.name}: {step.name}: {error}"
+                    if CLAIM_LOST_MESSAGE in detail:
+                        raise PortClaimLost(f"deploy on {target} lost a port claim:\n{detail}")
+                    raise DeployError(f"deploy failed on {target}:\n{detail}")
+            if step.commands:
+                changed.append(step.name)
+        return ApplyResult({self.name: changed})
+
+    def __repr__(self) -> str:
+        return f"LocalHost({self.name!r})"
+
+
+def read(host: Any, reader: Read[T]) -> T:
+    """What ``reader`` reads on ``host``: on ``@local`` one subprocess, elsewhere through pyinfra."""
+    if isinstance(host, LocalHost):
+        return reader.result(host.run(reader.command))
+    from pinacle.facts.shell import ShellOutput
+
+    lines: list[str] = host.get_fact(ShellOutput, command=reader.command)
+    return reader.result(lines)
+
+
 class Session:
-    """A connected pyinfra state over one target's hosts."""
+    """One target's hosts: read at once, connected through pyinfra when needed.
+
+    On ``@local`` the pyinfra state is built by the first :meth:`apply`; on every other target
+    when the session opens (to learn its hosts, pyinfra connects to them).
+    """
 
     def __init__(self, target: str) -> None:
         self.target = target
+        self._state: State | None = None
+        self._pyinfra_hosts: list[Any] = []
+        self.hosts: list[Any] = [LocalHost()] if target == LOCAL_TARGET else self._connect()
+
+    def _connect(self) -> list[Any]:
+        from pyinfra.api import Config, State
+        from pyinfra.api.connect import connect_all
+
+        logging.getLogger("pyinfra").setLevel(logging.ERROR)
         # Operations act on a diff computed beforehand, so pyinfra need not run each one a second
         # time while preparing just to learn whether it would change something.
-        self.state = State(check_for_changes=False)
-        self.state.init(make_inventory(target, self.state), Config())
-        self.state.print_noop_info = False
-        for host in self.state.inventory:
-            if type(host.connector) is LocalConnector:  # callable from any thread, not only the main one
-                host.connector = ThreadSafeLocalConnector(self.state, host)
-        connect_all(self.state)
-        hosts = list(self.state.inventory.get_active_hosts())
+        state = State(check_for_changes=False)
+        state.init(make_inventory(self.target, state), Config())
+        state.print_noop_info = False
+        from pyinfra.connectors.local import LocalConnector
+
+        from pinacle.connector import ThreadSafeLocalConnector
+
+        for pyinfra_host in state.inventory:
+            if type(pyinfra_host.connector) is LocalConnector:  # callable from any thread, not only the main one
+                pyinfra_host.connector = ThreadSafeLocalConnector(state, pyinfra_host)
+        connect_all(state)
+        hosts = list(state.inventory.get_active_hosts())
         if not hosts:
-            raise TargetError(f"could not connect to any host of {target}")
-        self.hosts = hosts
+            raise TargetError(f"could not connect to any host of {self.target}")
+        self._state, self._pyinfra_hosts = state, hosts
+        return hosts
+
+    @property
+    def state(self) -> State:
+        """The connected pyinfra state (built now on ``@local`` if no deploy needed it yet)."""
+        if self._state is None:
+            self._connect()
+        assert self._state is not None
+        return self._state
 
     def close(self) -> None:
-        disconnect_all(self.state)
+        if self._state is not None:
+            from pyinfra.api.connect import disconnect_all
+
+            disconnect_all(self._state)
+
+    @property
+    def local(self) -> bool:
+        """Is this the ``@local`` target, read (and rolled out) without pyinfra?"""
+        return self.target == LOCAL_TARGET
+
+    def read(self, host: Any, reader: Read[T]) -> T:
+        return read(host, reader)
 
     def fact(self, host: Any, cls: type, **kwargs: Any) -> Any:
+        """A pyinfra fact class read on ``host`` (on ``@local`` its command and parser, run directly)."""
+        if isinstance(host, LocalHost):
+            fact = cls()
+            lines = host.run(str(fact.command(**kwargs)))
+            return fact.process(lines) if lines else fact.default()
         return host.get_fact(cls, **kwargs)
 
     def apply(self, deploy_func: Callable[..., Any], **kwargs: Any) -> ApplyResult:
         """Add a ``@deploy`` to the state and run it; raise DeployError naming what failed."""
-        add_deploy(self.state, deploy_func, **kwargs)
+        from pyinfra.api.deploy import add_deploy
+        from pyinfra.api.exceptions import PyinfraError
+        from pyinfra.api.operations import run_ops
+
+        state = self.state
+        add_deploy(state, deploy_func, **kwargs)
         aborted = ""
         try:
-            run_ops(self.state)
+            run_ops(state)
         except PyinfraError as exc:
             aborted = str(exc)
         result = ApplyResult()
         failed: list[str] = []
-        for host in self.hosts:
+        for host in self._pyinfra_hosts:
             names: list[str] = []
-            for op_hash in self.state.get_op_order():
-                op_data = self.state.ops[host].get(op_hash)
+            for op_hash in state.get_op_order():
+                op_data = state.ops[host].get(op_hash)
                 if op_data is None:
                     continue
                 meta = op_data.operation_meta
-                label = ", ".join(self.state.get_op_meta(op_hash).names)
+                label = ", ".join(state.get_op_meta(op_hash).names)
                 if meta.is_complete() and meta.did_error():
                     failed.append(f"{host.name}: {label}: {' '.join(meta.stderr_lines[-5:])}")
                 elif meta.is_complete() and meta.did_change():
                     names.append(label)
             result.changed[host.name] = names
-        if failed or aborted or self.state.failed_hosts:
+        if failed or aborted or state.failed_hosts:
             detail = "\n".join(failed) or aborted
             if CLAIM_LOST_MESSAGE in detail:
                 raise PortClaimLost(f"deploy on {self.target} lost a port claim:\n{detail}")
@@ -152,19 +320,63 @@ def session(target: str) -> Iterator[Session]:
         current.close()
 
 
+def roll_out_pods(session: Session, diffs: Mapping[str, Sequence[tuple[PodDiff, str | None]]]) -> ApplyResult:
+    """Roll out the pods of ``diffs`` (host name -> (diff, image ID) of each pod to change there).
+
+    On ``@local`` the rollout operations' commands (:mod:`pinacle.operations.pod_commands`) run
+    directly, pod by pod, without loading pyinfra; elsewhere the ``roll_out_pods`` deploy runs
+    the same operations through pyinfra.
+    """
+    if session.local:
+        from pinacle.operations.pod_commands import rollout_steps
+
+        [host] = session.hosts
+        steps = [step for diff, image_id in diffs.get(host.name, ()) for step in rollout_steps(diff, image_id)]
+        result: ApplyResult = host.run_steps(session.target, steps)
+        edge = host.run_steps(session.target, [edge_refresh_step(host)])  # as the deploy's last step
+        result.changed[host.name] += edge.changed[host.name]
+        return result
+    from pinacle.deploys.pod import roll_out_pods as deploy
+
+    return session.apply(deploy, diffs=diffs)
+
+
+def edge_refresh_step(host: Any) -> Step:
+    """The pod-table refresh that ends a rollout deploy (``operations.edge.edge_table_refreshed``),
+    read now, after the rollout's own steps ran."""
+    from pinacle.edge.commands import refresh_commands
+    from pinacle.operations.pod_commands import Step
+    from pinacle.readers.edge import edge_state, edge_table
+
+    edge = read(host, edge_state())
+    if edge is None or not edge.enabled:
+        return Step("Edge pod table", ())
+    pods = observe_pods(host) if docker_is_up(host) else None
+    return Step("Edge pod table", tuple(refresh_commands(edge, pods, read(host, edge_table()))))
+
+
 def observe_pods(host: Any, images: tuple[str, ...] = ()) -> HostPods:
-    """Every pod on ``host`` (and the IDs and services of ``images``), in one round trip."""
-    result: HostPods = host.get_fact(PodStates, images=tuple(sorted(set(images))))
-    return result
+    """Every pod on ``host`` (and the IDs and services of ``images``), in one round trip.
+
+    On ``@local``, a read of the pods started ahead (:func:`read_ahead` of ``pod_states()``) is
+    taken, and only the images are read now.
+    """
+    images = tuple(sorted(set(images)))
+    ahead = pod_states().command
+    if images and isinstance(host, LocalHost) and host.has_read_ahead(ahead):
+        return parse_pod_states(host.run(ahead) + host.run(image_states_command(images)))
+    return read(host, pod_states(images))
 
 
 def docker_is_up(host: Any) -> bool:
-    return host.get_fact(DockerServer) is not None
+    return read(host, docker_server()) is not None
 
 
 def route_statuses(host: Any, urls: Mapping[K, str]) -> dict[K, int]:
     """key -> HTTP status of each URL (key -> URL), all requested in parallel; 0 for no answer."""
-    answered: dict[str, int] = host.get_fact(RouteStatus, urls=tuple(sorted(set(urls.values()))))
+    if not urls:
+        return {}
+    answered = read(host, route_status(tuple(sorted(set(urls.values())))))
     return statuses_for(urls, answered)
 
 
@@ -184,6 +396,13 @@ def wait_until_healthy(
     return wait_until_all_healthy(host, [(plan, host_port)], timeout, progress)[plan.slug]
 
 
+# A gVisor pod serves about two seconds after it starts: poll often while it is likely to come up
+# (a round is one request of every URL at once, a few milliseconds on @local), then less.
+POLL_PAUSE = 0.05
+POLL_OFTEN_FOR = 10.0
+POLL_PAUSE_LATER = 0.5
+
+
 def wait_until_all_healthy(
     host: Any,
     pods: Sequence[tuple[PodPlan, int]],
@@ -198,7 +417,7 @@ def wait_until_all_healthy(
     deadline = time.monotonic() + timeout
     urls = {(plan.slug, name): url for plan, port in pods for name, url in health_urls(plan, port).items()}
     reported: set[tuple[str, str]] = set()
-    pause = 0.05  # a gVisor pod is serving about two seconds after it starts: poll often, then less
+    pause, often_until = POLL_PAUSE, time.monotonic() + POLL_OFTEN_FOR
     while True:
         last = route_statuses(host, urls)
         for key, status in last.items():
@@ -218,10 +437,14 @@ def wait_until_all_healthy(
                 f"pod {', '.join(slugs)}: not healthy after {timeout:.0f}s: {waiting}; see `pinacle logs {slugs[0]}`"
             )
         time.sleep(pause)
-        pause = min(pause * 1.5, 0.2)
+        pause = POLL_PAUSE if time.monotonic() < often_until else POLL_PAUSE_LATER
 
 
 def is_local(host: Any) -> bool:
+    if isinstance(host, LocalHost):
+        return True
+    from pyinfra.connectors.local import LocalConnector
+
     return isinstance(getattr(host, "connector", None), LocalConnector)
 
 
@@ -230,7 +453,11 @@ def _local_argv(host: Any, argv: list[str], tty: bool = False) -> list[str] | No
     pyinfra connector can run it (no exit code, no streaming)."""
     if is_local(host):
         return argv
+    from pyinfra.connectors.ssh import SSHConnector
+
     if isinstance(getattr(host, "connector", None), SSHConnector):
+        from pinacle.ssh import SSH_DATA_KEYS, ssh_argv
+
         data = {key: host.data.get(key) for key in SSH_DATA_KEYS}
         return ssh_argv(host.name, data, argv, tty=tty)
     return None

@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from pinacle.daemon_json import DAEMON_JSON_PATH
 from pinacle.edge.settings import AUTH_URL_PATTERN, FILE_PATTERN, EdgeSettings
 from pinacle.errors import HostError
 
@@ -25,7 +26,6 @@ RELEASE_RUNSC_PATH = "/usr/local/bin/runsc"
 DISTRO_RUNSC_PATH = "/usr/bin/runsc"
 # Where the deploy records the SHA-512 it verified, so checks can later prove the binary is intact.
 RUNSC_CHECKSUM_RECORD = "/etc/pinacle/runsc.sha512"
-DAEMON_JSON_PATH = "/etc/docker/daemon.json"
 DOCKER_PIDFILE = "/var/run/docker.pid"
 CONTAINERD_SOCKET = "/run/containerd/containerd.sock"
 LOG_DIR = "/var/log/pinacle"
@@ -404,40 +404,6 @@ def desired_daemon_config(current: Mapping[str, Any], settings: HostSettings) ->
     # live-restore keeps pods running while dockerd restarts; an operator's explicit choice wins.
     merged.setdefault("live-restore", settings.docker_live_restore)
     return merged
-
-
-def parse_daemon_json(text: str | None) -> dict[str, Any]:
-    if text is None or not text.strip():
-        return {}
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise HostError(
-            f"{DAEMON_JSON_PATH} is not valid JSON ({exc}); fix or remove it, then re-run the deploy"
-        ) from None
-    if not isinstance(value, dict):
-        raise HostError(f"{DAEMON_JSON_PATH} must hold a JSON object")
-    return value
-
-
-def gvisor_runtimes(daemon: Mapping[str, Any]) -> frozenset[str]:
-    """The runtime names daemon.json registers whose binary is runsc: the only ones pods run under.
-
-    A name is not evidence (``runsc`` could point at runc): the registered path's file name is.
-    """
-    registered = daemon.get("runtimes")
-    if not isinstance(registered, Mapping):
-        return frozenset()
-    names = set()
-    for name, entry in registered.items():
-        path = entry.get("path") if isinstance(entry, Mapping) else None
-        if isinstance(path, str) and path.rsplit("/", 1)[-1] == "runsc":
-            names.add(str(name))
-    return frozenset(names)
-
-
-def render_daemon_json(config: Mapping[str, Any]) -> str:
-    return json.dumps(config, indent=2, sort_keys=True) + "\n"
 
 
 def changed_daemon_keys(old: Mapping[str, Any], new: Mapping[str, Any]) -> set[str]:

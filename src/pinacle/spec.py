@@ -24,10 +24,12 @@ from pydantic import (
     ConfigDict,
     Field,
     JsonValue,
+    SerializerFunctionWrapHandler,
     Strict,
     StringConstraints,
     ValidationError,
     field_validator,
+    model_serializer,
     model_validator,
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
@@ -349,6 +351,67 @@ class AppPortSpec(BaseModel):
     visibility: Visibility = Field(default="private", description=VISIBILITY_DESCRIPTION)
 
 
+# Placement in a fleet (pinacle.fleet.placement): pyinfra host and group names, host labels.
+PLACEMENT_NAMES_MAX = 32
+PLACEMENT_LABELS_MAX = 16
+_PLACEMENT_HOST = r"[A-Za-z0-9@][A-Za-z0-9@._:/-]{0,252}"
+_PLACEMENT_GROUP = r"[A-Za-z_][A-Za-z0-9_]{0,62}"
+_LABEL_KEY = r"[a-z0-9]([a-z0-9._-]{0,61}[a-z0-9])?"
+_LABEL_VALUE = r"[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?"
+PLACEMENT_HOST_PATTERN = _schema_pattern(_PLACEMENT_HOST)
+PLACEMENT_GROUP_PATTERN = _schema_pattern(_PLACEMENT_GROUP)
+LABEL_KEY_PATTERN = _schema_pattern(_LABEL_KEY)
+LABEL_VALUE_PATTERN = _schema_pattern(_LABEL_VALUE)
+_PLACEMENT_CHECKS = {
+    "host": (_full(_PLACEMENT_HOST), "must be a pyinfra host name like @ssh/pods-1.example.com or 10.0.0.5"),
+    "group": (_full(_PLACEMENT_GROUP), "must be a pyinfra group name: letters, digits and '_'"),
+    "label key": (_full(_LABEL_KEY), "must be a label name: lowercase letters, digits, '.', '_' and '-'"),
+    "label value": (_full(_LABEL_VALUE), "must be a label value: letters, digits, '.', '_' and '-', at most 63"),
+}
+
+
+def _placement_check(kind: str) -> AfterValidator:
+    pattern, message = _PLACEMENT_CHECKS[kind]
+
+    def check(value: str) -> str:
+        if pattern.fullmatch(value) is None:
+            raise _error(message)
+        return value
+
+    return AfterValidator(check)
+
+
+PlacementHost = Annotated[
+    str, Strict(), Field(json_schema_extra={"pattern": PLACEMENT_HOST_PATTERN}), _placement_check("host")
+]
+PlacementGroup = Annotated[
+    str, Strict(), Field(json_schema_extra={"pattern": PLACEMENT_GROUP_PATTERN}), _placement_check("group")
+]
+LabelKey = Annotated[str, Strict(), _placement_check("label key")]
+LabelValue = Annotated[
+    str, Strict(), Field(json_schema_extra={"pattern": LABEL_VALUE_PATTERN}), _placement_check("label value")
+]
+
+
+class PlacementSpec(BaseModel):
+    """Which hosts of a fleet may hold the pod: each constraint given must hold, none given: any host."""
+
+    model_config = _MODEL_CONFIG
+
+    hosts: tuple[PlacementHost, ...] = Field(
+        default=(), max_length=PLACEMENT_NAMES_MAX, description="pyinfra host names; the host must be one of them"
+    )
+    groups: tuple[PlacementGroup, ...] = Field(
+        default=(), max_length=PLACEMENT_NAMES_MAX, description="pyinfra group names; the host must be in one of them"
+    )
+    labels: dict[LabelKey, LabelValue] = Field(
+        default_factory=dict,
+        max_length=PLACEMENT_LABELS_MAX,
+        description="Labels the host must carry, all of them (host data host_labels)",
+        json_schema_extra={"propertyNames": {"pattern": LABEL_KEY_PATTERN}},
+    )
+
+
 class PodSpec(BaseModel):
     """One pod: what runs in it, on which image and runtime, with which limits.
 
@@ -417,6 +480,18 @@ class PodSpec(BaseModel):
         default=None,
         description="Declared port opened by default; first app port, else first service's",
     )
+    placement: PlacementSpec = Field(
+        default_factory=PlacementSpec, description="Which hosts of a fleet may hold the pod (default: any)"
+    )
+
+    @model_serializer(mode="wrap")
+    def _without_default_placement(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """No ``placement`` in a dump when it says nothing: host records written before it existed
+        stay equal to the ones written now, so upgrading pinacle rewrites none of them."""
+        data: dict[str, Any] = handler(self)
+        if self.placement == PlacementSpec():
+            data.pop("placement", None)
+        return data
 
     @field_validator("services")
     @classmethod

@@ -64,6 +64,9 @@ def remove_pod_resources(slug: str) -> None:
 
 
 RUNTIME = os.environ.get("PINACLE_RUNTIME", "runsc")
+# Prefixed to every slug the tests make (e.g. PINACLE_TEST_SLUG_PREFIX=perf- on a shared host, so
+# the test pods are told from anyone else's).
+SLUG_PREFIX = os.environ.get("PINACLE_TEST_SLUG_PREFIX", "")
 
 
 @pytest.fixture(scope="session")
@@ -90,7 +93,7 @@ def gvisor_host() -> None:
 @pytest.fixture
 def unique_slug() -> Callable[[str], str]:
     def make(prefix: str = "t") -> str:
-        return f"{prefix}-{uuid.uuid4().hex[:8]}"
+        return f"{SLUG_PREFIX}{prefix}-{uuid.uuid4().hex[:8]}"
 
     return make
 

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from tests.integration.conftest import REPO, PodFactory, deploy_json, docker, pinacle_deploy, ttyd_echo
+from tests.integration.conftest import REPO, SLUG_PREFIX, PodFactory, deploy_json, docker, pinacle_deploy, ttyd_echo
 
 pytestmark = pytest.mark.integration
 
@@ -216,7 +216,7 @@ def test_concurrent_deploys_never_share_a_port(pod_file: PodFactory) -> None:
 
 def test_longest_allowed_slug_deploys(pod_file: PodFactory) -> None:
     # 42 characters: the longest host name the router must map is 72 characters long.
-    path, data = pod_file("l" * 33)
+    path, data = pod_file("l" * (33 - len(SLUG_PREFIX)))
     result = deploy_json(path)
     assert len(str(data["slug"])) == 42
     status, _ = get(result["pods"][0]["host_port"], host_name(3000, data["slug"]))

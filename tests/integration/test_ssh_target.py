@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from tests.integration.conftest import REPO, remove_pod_resources, run
+from tests.integration.conftest import REPO, SLUG_PREFIX, remove_pod_resources, run
 
 pytestmark = pytest.mark.integration
 
@@ -94,7 +94,7 @@ def pinacle(ssh_dir: Path, *args: str, check: bool = True, **kwargs: object) -> 
 @pytest.fixture(scope="module")
 def ssh_pod(ssh_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
     """A pod deployed over SSH: its slug, file and deploy JSON."""
-    slug = f"ssh-{os.urandom(4).hex()}"
+    slug = f"{SLUG_PREFIX}ssh-{os.urandom(4).hex()}"
     path = tmp_path_factory.mktemp("ssh-pod") / "pod.yaml"
     path.write_text(
         yaml.safe_dump(

@@ -21,10 +21,8 @@ from pinacle.hostspec import (
     debian_mirror,
     desired_daemon_config,
     egress_boot_unit,
-    gvisor_runtimes,
     host_settings,
     installed_from_suite,
-    parse_daemon_json,
     pinned_suite_paths,
     pinned_suite_preferences,
     pinned_suite_source,
@@ -347,29 +345,6 @@ def test_merging_twice_changes_nothing() -> None:
     assert desired_daemon_config(once, DEFAULTS) == once
 
 
-# --- parse_daemon_json ---------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("text", [None, "", "  \n"])
-def test_absent_or_empty_daemon_json_is_an_empty_config(text: str | None) -> None:
-    assert parse_daemon_json(text) == {}
-
-
-def test_daemon_json_object_is_parsed() -> None:
-    assert parse_daemon_json('{"debug": true}\n') == {"debug": True}
-
-
-def test_invalid_daemon_json_says_to_fix_or_remove_it() -> None:
-    with pytest.raises(HostError, match=r"daemon.json is not valid JSON.*fix or remove it"):
-        parse_daemon_json("{debug: true")
-
-
-@pytest.mark.parametrize("text", ["[]", '"runsc"', "3"])
-def test_daemon_json_that_is_not_an_object_is_refused(text: str) -> None:
-    with pytest.raises(HostError, match="must hold a JSON object"):
-        parse_daemon_json(text)
-
-
 # --- reload_suffices -----------------------------------------------------------------------------
 
 
@@ -437,19 +412,6 @@ def test_probe_failure_line_without_output() -> None:
 
 def test_unrecognised_failure_points_at_the_logs() -> None:
     assert "/var/log/pinacle" in runtime_failure_hint("segfault", DEFAULTS)
-
-
-def test_gvisor_runtimes_are_the_names_whose_path_is_runsc() -> None:
-    daemon = {
-        "runtimes": {
-            "runsc": {"path": "/usr/bin/runsc", "runtimeArgs": ["--network=host"]},
-            "runsc-debug": {"path": "/opt/gvisor/runsc"},
-            "runsc-impostor": {"path": "/usr/bin/runc"},
-            "broken": "runsc",
-        }
-    }
-    assert gvisor_runtimes(daemon) == frozenset({"runsc", "runsc-debug"})
-    assert gvisor_runtimes({}) == gvisor_runtimes({"runtimes": []}) == frozenset()
 
 
 def test_egress_args_are_the_pool_networks_then_the_denied_ranges() -> None:

@@ -14,13 +14,13 @@ from typing import Any
 from pinacle import executor
 from pinacle.app.pods import pods
 from pinacle.errors import HostError, PodNotFound, TargetError
-from pinacle.facts.edge import EdgeState
 from pinacle.pod import access
 from pinacle.pod.names import LABEL_DOMAIN, LABEL_ROUTES
 from pinacle.pod.observed import ContainerRecord
 from pinacle.pod.report import parse_routes, plan_from_container
 from pinacle.pod.settings import DeploySettings
 from pinacle.pod.visibility import public_ports
+from pinacle.readers.edge import edge_state
 from pinacle.records import LoginLink, PodToken
 
 
@@ -58,7 +58,7 @@ def login_link(
     host, record = _the_pod(session, slug)
     port = access.service_port(slug, parse_routes(record.labels.get(LABEL_ROUTES, "")), service)
     domain = record.labels.get(LABEL_DOMAIN) or DeploySettings.domain
-    edge = session.fact(host, EdgeState)  # what the host deploy recorded, whatever the inventory says
+    edge = session.read(host, edge_state())  # what the host deploy recorded, whatever the inventory says
     if edge is None or not edge.enabled:
         raise HostError(f"{host.name}: the host has no edge (host data edge_enabled), so pod URLs take no login")
     base = edge.url(access.pod_host_name(slug, domain, port)).rstrip("/")

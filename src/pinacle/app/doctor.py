@@ -10,25 +10,14 @@ from typing import Any
 
 from pinacle import executor
 from pinacle.app.pods import health_statuses, pods_of
+from pinacle.daemon_json import DAEMON_JSON_PATH, parse_daemon_json
 from pinacle.doctor_checks import level, pool_capacity, ports_in_range, snapshot_visibility
 from pinacle.edge.health import edge_health
 from pinacle.errors import HostError
-from pinacle.facts.edge import EdgeAuthRunning, EdgeState, EdgeTable
-from pinacle.facts.host import (
-    DockerImageId,
-    DockerServer,
-    EgressRules,
-    FileText,
-    NetworkUsage,
-    RunscVersion,
-    RuntimeProbe,
-)
-from pinacle.facts.snapshot import SnapshotStates
 from pinacle.hostspec import (
-    DAEMON_JSON_PATH,
+    PROBE_DIR,
     PROBE_IMAGE,
     HostSettings,
-    parse_daemon_json,
     probe_failure_line,
     runtime_failure_hint,
 )
@@ -36,6 +25,17 @@ from pinacle.pod.health import healthy
 from pinacle.pod.names import EGRESS_SCRIPT, network_name, volume_name
 from pinacle.pod.observed import ContainerRecord, HostPods
 from pinacle.pod.settings import DeploySettings
+from pinacle.readers.edge import edge_auth_running, edge_state, edge_table
+from pinacle.readers.host import (
+    docker_image_id,
+    docker_server,
+    egress_rules,
+    file_text,
+    network_usage,
+    runsc_version,
+    runtime_probe,
+)
+from pinacle.readers.snapshot import snapshot_states
 from pinacle.records import DoctorCheck, HostReport
 from pinacle.snapshots import IN_PROGRESS, HostSnapshots
 
@@ -66,7 +66,7 @@ def doctor(
 def _doctor_host(
     session: executor.Session, host: Any, image: str, runtime: str, settings: DeploySettings
 ) -> list[DoctorCheck]:
-    server = session.fact(host, DockerServer)
+    server = session.read(host, docker_server())
     if server is None:
         return [
             _check(
@@ -80,7 +80,7 @@ def _doctor_host(
     checks = [_check("docker", "ok", f"Docker {server['version']} is running")]
 
     try:
-        daemon = parse_daemon_json(session.fact(host, FileText, path=DAEMON_JSON_PATH))
+        daemon = parse_daemon_json(session.read(host, file_text(DAEMON_JSON_PATH)))
         daemon_error = None
     except HostError as exc:
         daemon, daemon_error = {}, exc
@@ -94,7 +94,7 @@ def _doctor_host(
         checks.append(_check("snapshots", state, message, fix))
     if daemon_error is None:  # unreadable daemon.json: its pools are unknown, not absent
         capacity = pool_capacity(pools)
-        usage = session.fact(host, NetworkUsage)
+        usage = session.read(host, network_usage())
         used = usage.get("bridge", 0)
         state = level(used, capacity)
         checks.append(
@@ -110,7 +110,7 @@ def _doctor_host(
             )
         )
 
-    checks.append(_egress_check(session.fact(host, EgressRules, script=EGRESS_SCRIPT)))
+    checks.append(_egress_check(session.read(host, egress_rules(EGRESS_SCRIPT))))
 
     pods = executor.observe_pods(host)  # one read of the host for the port count and every pod check
     low, high = settings.port_range
@@ -126,7 +126,7 @@ def _doctor_host(
         )
     )
 
-    if session.fact(host, DockerImageId, image=image):
+    if session.read(host, docker_image_id(image)):
         checks.append(_check("base-image", "ok", f"image {image} is present"))
     else:
         checks.append(
@@ -138,16 +138,18 @@ def _doctor_host(
             )
         )
 
-    edge = session.fact(host, EdgeState)
+    edge = session.read(host, edge_state())
     checks.append(
-        _check("edge", *edge_health(edge, session.fact(host, EdgeTable), session.fact(host, EdgeAuthRunning), pods))
+        _check(
+            "edge", *edge_health(edge, session.read(host, edge_table()), session.read(host, edge_auth_running()), pods)
+        )
     )
 
     found = pods_of(pods)
     statuses = health_statuses(host, found)
     for record in found:
         checks.append(_pod_check(record, statuses.get(record.slug), pods.problem(record)))
-    checks += _snapshot_checks(session.fact(host, SnapshotStates), pods)
+    checks += _snapshot_checks(session.read(host, snapshot_states()), pods)
     return checks
 
 
@@ -209,16 +211,16 @@ def _runtime_check(
     registered = daemon.get("runtimes")
     entry = registered.get(runtime) if isinstance(registered, dict) else None
     path = entry.get("path") if isinstance(entry, dict) else None
-    version = session.fact(host, RunscVersion, path=path) if isinstance(path, str) else None
+    version = session.read(host, runsc_version(path)) if isinstance(path, str) else None
     binary = f"runsc {version or 'version unknown'}" + (f", {path}" if isinstance(path, str) else "")
-    if not session.fact(host, DockerImageId, image=PROBE_IMAGE):
+    if not session.read(host, docker_image_id(PROBE_IMAGE)):
         return _check(
             "runtime",
             "warn",
             f"runtime {runtime} ({binary}) is registered; not probed ({PROBE_IMAGE} is missing)",
             "run the host deploy to build the probe image",
         )
-    probe = session.fact(host, RuntimeProbe, runtime=runtime, image=PROBE_IMAGE)
+    probe = session.read(host, runtime_probe(runtime, PROBE_IMAGE, PROBE_DIR))
     if probe["ok"]:
         return _check("runtime", "ok", f"{runtime} ({binary}) starts gVisor sandboxes; coreutils' ls works in them")
     output = str(probe["output"])

@@ -7,20 +7,24 @@ Reads go through :func:`pinacle.executor.observe_pods` and facts, changes throug
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pinacle import executor
-from pinacle.deploys import pod as deploys
 from pinacle.errors import HostError, PodNotFound, UsageError
-from pinacle.facts.edge import EdgeState
-from pinacle.facts.host import PathExists
-from pinacle.facts.pod import PodObjects
 from pinacle.pod import access
 from pinacle.pod.names import LABEL_ROUTES, POD_HOME, POD_LOG_DIR, POD_USER, WORKSPACE, container_name, record_path
 from pinacle.pod.observed import ContainerRecord, HostPods
 from pinacle.pod.report import parse_routes, plan_from_container, pod_record, with_record
 from pinacle.progress import Progress, silent
+from pinacle.readers.edge import edge_state
+from pinacle.readers.host import path_exists
+from pinacle.readers.pod import pod_objects
 from pinacle.records import PodStatus
+
+if TYPE_CHECKING:
+    from pinacle.deploys import pod as deploys
+else:  # pyinfra is imported only when a deploy runs
+    deploys = executor.lazy_module("pinacle.deploys.pod")
 
 
 def require_pod(session: executor.Session, slug: str, doing: str = "see `pinacle list`") -> None:
@@ -74,7 +78,7 @@ def _records(session: executor.Session, slug: str | None = None, health: bool = 
         state = executor.observe_pods(host)
         found = pods_of(state, slug)
         statuses = health_statuses(host, found) if health else {}
-        edge = session.fact(host, EdgeState)
+        edge = session.read(host, edge_state())
         results += [pod_record(r, host.name, statuses.get(r.slug), problem=state.problem(r), edge=edge) for r in found]
     return results
 
@@ -116,7 +120,7 @@ def start(
         step("wait", f"waiting for services of {slug} on {host.name}", slug, host.name)
         plan = plan_from_container(record)
         statuses = executor.wait_until_healthy(host, plan, record.host_port, timeout, step)
-        records.append(pod_record(record, host.name, statuses, edge=session.fact(host, EdgeState)))
+        records.append(pod_record(record, host.name, statuses, edge=session.read(host, edge_state())))
     return records
 
 
@@ -125,10 +129,10 @@ def delete(session: executor.Session, slug: str, purge: bool = False) -> bool:
     require_docker(session)
     existed = False
     for host in session.hosts:
-        objects = session.fact(host, PodObjects, slug=slug)
+        objects = session.read(host, pod_objects(slug))
         existed = existed or bool(objects["container"] or objects["network"])
         existed = existed or bool(purge and objects["volume"])
-        existed = existed or session.fact(host, PathExists, path=record_path(slug))
+        existed = existed or bool(session.read(host, path_exists(record_path(slug))))
     if not existed:
         return False
     session.apply(deploys.delete_pod, slug=slug, purge=purge)

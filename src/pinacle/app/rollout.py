@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pinacle import executor
-from pinacle.deploys.pod import delete_pods, roll_out_pods
 from pinacle.errors import DeployError, HostError, PortClaimLost
-from pinacle.facts.edge import EdgeState
 from pinacle.pod.desired import PodPlan
 from pinacle.pod.diff import Action, PodDiff, diff_pod
 from pinacle.pod.report import service_url
 from pinacle.progress import Progress, silent
+from pinacle.readers.edge import edge_state
 from pinacle.records import PodPlanResult, PodRollout, frozen_mapping
+
+if TYPE_CHECKING:
+    from pinacle.deploys import pod as deploys
+else:  # pyinfra is imported only when a deploy runs
+    deploys = executor.lazy_module("pinacle.deploys.pod")
 
 # A lost port claim means a concurrent deploy won that port: read the host again, choose again.
 # N deploys racing for the lowest free port need up to N attempts; each costs a read (~0.1 s).
@@ -26,7 +30,7 @@ def plan_rollout(session: executor.Session, plans: Sequence[PodPlan]) -> list[tu
     diffs = []
     for host in session.hosts:
         state = executor.observe_pods(host, tuple(p.container.image for p in plans))
-        edge = host.get_fact(EdgeState)
+        edge = session.read(host, edge_state())
         taken = state.taken_ports()
         for plan in plans:
             observed = state.observe(plan.slug, plan.container.image, plan.network, plan.volume)
@@ -92,7 +96,7 @@ def remove_what_failed_pods_left(target: str, created: Mapping[str, Mapping[str,
         if doomed:
             slugs = sorted({slug for pods in doomed.values() for slug, _purge in pods})
             step("cleanup", f"removing what the failed rollout made of {', '.join(slugs)}")
-            session.apply(delete_pods, pods=doomed)
+            session.apply(deploys.delete_pods, pods=doomed)
 
 
 def roll_out(
@@ -126,7 +130,7 @@ def roll_out(
             try:
                 if pending:
                     step("apply", f"changing {', '.join(d.plan.slug for ds in pending.values() for d, _i in ds)}")
-                    session.apply(roll_out_pods, diffs=pending)
+                    executor.roll_out_pods(session, pending)
             except PortClaimLost:
                 if attempt == CLAIM_ATTEMPTS:
                     remove_what_failed_pods_left(target, created, step)
@@ -146,7 +150,7 @@ def roll_out(
                 only = mine[0].plan.slug if len(mine) == 1 else None
                 step("wait", f"waiting for services of {slugs} on {host.name}", only, host.name)
                 ports = [(d.plan, d.host_port) for d in mine if d.host_port is not None]
-                edge = session.fact(host, EdgeState)
+                edge = session.read(host, edge_state())
                 statuses = executor.wait_until_all_healthy(host, ports, timeout, step)
                 results += [
                     PodRollout(

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import contextlib
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pinacle import executor
 from pinacle.app.pods import pods, require_docker, require_pod
 from pinacle.app.rollout import CLAIM_ATTEMPTS
-from pinacle.deploys import snapshot as deploys
 from pinacle.errors import (
     ConflictError,
     DeployError,
@@ -18,15 +17,15 @@ from pinacle.errors import (
     SnapshotNotFound,
     TargetError,
 )
-from pinacle.facts.edge import EdgeState
-from pinacle.facts.pod import PodObjects
-from pinacle.facts.snapshot import ImageEnv, ProgramCommands, SnapshotStates
 from pinacle.pod.desired import PodPlan, plan_pod
 from pinacle.pod.diff import PodDiff, diff_pod
 from pinacle.pod.observed import ObservedPod
 from pinacle.pod.report import pod_record, spec_from_data
 from pinacle.pod.settings import DeploySettings
 from pinacle.progress import Progress, silent
+from pinacle.readers.edge import edge_state
+from pinacle.readers.pod import pod_objects
+from pinacle.readers.snapshot import image_env_of, program_commands_of, snapshot_states
 from pinacle.records import PodStatus, SnapshotInfo
 from pinacle.snapshots import (
     IN_PROGRESS,
@@ -41,10 +40,15 @@ from pinacle.snapshots import (
     snapshot_spec_data,
 )
 
+if TYPE_CHECKING:
+    from pinacle.deploys import snapshot as deploys
+else:  # pyinfra is imported only when a deploy runs
+    deploys = executor.lazy_module("pinacle.deploys.snapshot")
+
 
 def host_snapshots(session: executor.Session, host: Any) -> HostSnapshots:
     """Every snapshot of one host, in every state, and its restores under way: one round trip."""
-    result: HostSnapshots = session.fact(host, SnapshotStates)
+    result: HostSnapshots = session.read(host, snapshot_states())
     return result
 
 
@@ -113,8 +117,8 @@ def snapshot(
         commands: dict[str, str] = {}
         image_env: list[str] = []
         if record.spec_data is None:  # pod.json unreadable: rebuild the pod file from what Docker shows
-            commands = session.fact(host, ProgramCommands, container=record.name) if record.running else {}
-            image_env = session.fact(host, ImageEnv, image=record.image)
+            commands = session.read(host, program_commands_of(record.name)) if record.running else {}
+            image_env = session.read(host, image_env_of(record.image))
         data = snapshot_spec_data(record, commands, image_env)
         try:
             session.apply(
@@ -225,7 +229,7 @@ def restore(
     kept_port: int | None = None
     unfinished: RestoreMarker | None = None
     for host in session.hosts:
-        objects = session.fact(host, PodObjects, slug=slug)
+        objects = session.read(host, pod_objects(slug))
         marker = host_snapshots(session, host).restores.get(slug)
         if marker is not None and marker.snapshot == record.name:
             unfinished = marker  # a restore of this snapshot as this slug was interrupted: finish it
@@ -269,5 +273,5 @@ def restore(
                 raise HostError(f"{host.name}: pod {slug} holds no host port")
             step("wait", f"waiting for services of {slug} on {host.name}", slug, host.name)
             statuses = executor.wait_until_healthy(host, plan, container.host_port, timeout, step)
-            results.append(pod_record(container, host.name, statuses, edge=session.fact(host, EdgeState)))
+            results.append(pod_record(container, host.name, statuses, edge=session.read(host, edge_state())))
         return results

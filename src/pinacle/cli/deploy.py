@@ -95,10 +95,13 @@ def main(
     if not pod_files:
         raise click.UsageError("POD_FILES are required (or use --schema)")
     from pinacle import executor
+    from pinacle.readers.pod import pod_states
+
+    target = target or executor.default_target()
+    executor.read_ahead(target, pod_states())  # on @local, Docker answers while the pod files load
     from pinacle.app.rollout import roll_out
 
     plans = _load(pod_files)
-    target = target or executor.default_target()
     if dry_run:
         sys.exit(EXIT_CHANGES_PENDING if _print_plan(target, plans) else 0)
     results = roll_out(target, plans, timeout, progress_lines(quiet=as_json))

@@ -22,13 +22,42 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "snapshot": ("pinacle.cli.snapshot", "snapshot", "Snapshot a pod; list, delete and prune snapshots."),
     "restore": ("pinacle.cli.snapshot", "restore", "Create a pod from a snapshot (or roll one back, --replace)."),
     "doctor": ("pinacle.cli.doctor", "doctor", "Check Docker, gVisor, pools, ports, images and every pod."),
+    "export": ("pinacle.cli.export", "export", "Render a pod file for another platform: export k8s POD_FILE."),
     "token": ("pinacle.cli.access", "token", "Print (or --rotate) the pod's secret at its host's edge."),
     "open": ("pinacle.cli.access", "open_command", "A one-time login link for a pod's service (--browser opens it)."),
 }
 
 
+# Commands whose first act is to read every pod of the host: on @local that read starts before
+# their modules (pydantic and the planner among them) are imported, and overlaps with it.
+READS_PODS_FIRST = frozenset({"list", "status", "doctor"})
+
+
+def target_of(args: list[str]) -> str | None:
+    """The ``-i``/``--inventory`` value among a subcommand's arguments, if it is given."""
+    for i, arg in enumerate(args):
+        if arg in ("-i", "--inventory") and i + 1 < len(args):
+            return args[i + 1]
+        if arg.startswith("--inventory="):
+            return arg.partition("=")[2]
+        if arg.startswith("-i") and len(arg) > 2 and not arg.startswith("--"):
+            return arg[2:]
+    return None
+
+
 class LazyGroup(click.Group):
     """A group whose commands are imported only when one of them is asked for."""
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        if args and args[0] in READS_PODS_FIRST and not {"--help", "-h"} & set(args):
+            from pinacle import executor
+            from pinacle.readers.host import docker_server
+            from pinacle.readers.pod import pod_states
+
+            executor.read_ahead(target_of(args[1:]) or executor.default_target(), docker_server(), pod_states())
+        return super().resolve_command(ctx, args)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return list(COMMANDS)
@@ -49,7 +78,7 @@ class LazyGroup(click.Group):
 @click.version_option(package_name="pinacle")
 def main() -> None:
     """Operate pinacle pods: list, status, stop, start, delete, logs, exec, snapshot, restore,
-    doctor, token, open."""
+    doctor, token, open; export them for Kubernetes."""
 
 
 if __name__ == "__main__":

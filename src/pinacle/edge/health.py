@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import hashlib
 
+from pinacle.edge.commands import EdgeTableState
 from pinacle.edge.config import render_edge_table
 from pinacle.edge.settings import EdgeSettings
 from pinacle.edge.table import edge_pods
-from pinacle.facts.edge import EdgeTableState
 from pinacle.pod.observed import HostPods
 
 REDEPLOY = "re-run the host deploy (pyinfra inventory/... deploys/vm.py); it installs and starts the edge"

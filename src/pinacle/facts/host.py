@@ -1,88 +1,61 @@
-"""Facts about a pod host: its init system, package manager, Docker daemon, gVisor runtime, networks, paths."""
+"""Facts about a pod host: pyinfra's view of the reads in :mod:`pinacle.readers.host`."""
 
 from __future__ import annotations
-
-import re
-import shlex
 
 from pyinfra.api import FactBase
 
 from pinacle.hostspec import PROBE_DIR
-from pinacle.pod.names import LABEL_POD
+from pinacle.readers import host as readers
 
 
 class InitSystem(FactBase[str]):
     """``systemd``, ``openrc`` or ``none`` (a container or VM whose PID 1 is not an init system)."""
 
     def command(self) -> str:
-        return (
-            "if [ -d /run/systemd/system ]; then echo systemd; "
-            "elif command -v openrc-run >/dev/null 2>&1 || [ -d /run/openrc ]; then echo openrc; "
-            "else echo none; fi"
-        )
+        return readers.INIT_SYSTEM_COMMAND
 
     def process(self, output: list[str]) -> str:
-        return output[0].strip() if output else "none"
+        return readers.parse_init_system(output)
 
 
 class HostPackageManager(FactBase[str | None]):
     """``apt`` or ``apk``; None on hosts pinacle does not provision."""
 
     def command(self) -> str:
-        return (
-            "if command -v apk >/dev/null 2>&1; then echo apk; "
-            "elif command -v apt-get >/dev/null 2>&1; then echo apt; else echo unknown; fi"
-        )
+        return readers.PACKAGE_MANAGER_COMMAND
 
     def process(self, output: list[str]) -> str | None:
-        value = output[0].strip() if output else ""
-        return value if value in ("apt", "apk") else None
+        return readers.parse_package_manager(output)
 
 
 class FileText(FactBase[str | None]):
     """The whole text of a file, or None when it does not exist."""
 
     def command(self, path: str) -> str:
-        quoted = shlex.quote(path)
-        return f"if [ -f {quoted} ]; then echo present; cat {quoted}; else echo absent; fi"
+        return readers.file_text_command(path)
 
     def process(self, output: list[str]) -> str | None:
-        if not output or output[0] != "present":
-            return None
-        return "\n".join(output[1:]) + "\n"
+        return readers.parse_file_text(output)
 
 
 class FileSha512(FactBase[str | None]):
     """SHA-512 of a file, or None when it does not exist."""
 
     def command(self, path: str) -> str:
-        quoted = shlex.quote(path)
-        return f"if [ -f {quoted} ]; then sha512sum {quoted}; else echo absent; fi"
+        return readers.file_sha512_command(path)
 
     def process(self, output: list[str]) -> str | None:
-        first = output[0].split() if output else []
-        return first[0] if first and first[0] != "absent" else None
+        return readers.parse_file_sha512(output)
 
 
 class RunscVersion(FactBase[str | None]):
     """The version a runsc binary reports (``release-20250715.0``, ``0.0~20221219.0``), or None."""
 
     def command(self, path: str) -> str:
-        quoted = shlex.quote(path)
-        return f"if [ -x {quoted} ]; then {quoted} --version 2>/dev/null | head -n 1; fi; true"
+        return readers.runsc_version_command(path)
 
     def process(self, output: list[str]) -> str | None:
-        for line in output:
-            if line.startswith("runsc version "):
-                return line.split(" ", 2)[2].strip()
-        return None
-
-
-# apt-cache policy: "  Installed: 0.0~20240729.0-4+b7", " *** 0.0~20240729.0-4+b7 990",
-# "        990 http://deb.debian.org/debian trixie/main amd64 Packages".
-_POLICY_FIELD = re.compile(r"^\s*(Installed|Candidate): (\S+)$")
-_POLICY_VERSION = re.compile(r"^\s*(?:\*\*\* )?(\S+) -?\d+$")
-_POLICY_ORIGIN = re.compile(r"^\s*-?\d+ \S+ (\S+/\S+) \S+ Packages$")
+        return readers.parse_runsc_version(output)
 
 
 class AptPolicy(FactBase[dict[str, object]]):
@@ -92,112 +65,71 @@ class AptPolicy(FactBase[dict[str, object]]):
     """
 
     def command(self, package: str) -> str:
-        return f"LC_ALL=C apt-cache policy {shlex.quote(package)} 2>/dev/null; true"
+        return readers.apt_policy_command(package)
 
     def process(self, output: list[str]) -> dict[str, object]:
-        fields: dict[str, str | None] = {"installed": None, "candidate": None}
-        origins: dict[str, list[str]] = {}
-        version: str | None = None
-        for line in output:
-            if field := _POLICY_FIELD.match(line):
-                fields[field[1].lower()] = None if field[2] == "(none)" else field[2]
-            elif listed := _POLICY_VERSION.match(line):
-                version = listed[1]
-                origins.setdefault(version, [])
-            elif (origin := _POLICY_ORIGIN.match(line)) and version is not None:
-                origins[version].append(origin[1])
-        return {**fields, "origins": origins}
+        return readers.parse_apt_policy(output)
 
     @staticmethod
     def default() -> dict[str, object]:
-        return {"installed": None, "candidate": None, "origins": {}}
+        return readers.no_apt_policy()
 
 
 class RunningProcesses(FactBase[set[str]]):
     """Which of the given daemons have a running process (``pidof``, busybox and procps alike)."""
 
     def command(self, names: tuple[str, ...] = ("containerd", "dockerd")) -> str:
-        checks = " ".join(shlex.quote(n) for n in names)
-        return f'for p in {checks}; do pidof "$p" >/dev/null 2>&1 && echo "$p"; done; true'
+        return readers.running_processes_command(names)
 
     def process(self, output: list[str]) -> set[str]:
-        return {line.strip() for line in output if line.strip()}
+        return readers.parse_running_processes(output)
 
     @staticmethod
     def default() -> set[str]:
         return set()
 
 
-class DockerServer(FactBase[dict[str, object] | None]):
+class DockerServer(FactBase[readers.DockerInfo | None]):
     """The Docker daemon as its API answers: version, runtimes, default runtime; None when down."""
 
     def command(self) -> str:
-        return (
-            "docker info --format "
-            "'{{.ServerVersion}}|{{range $k, $v := .Runtimes}}{{$k}},{{end}}|{{.DefaultRuntime}}' "
-            "2>/dev/null || echo down"
-        )
+        return readers.DOCKER_SERVER_COMMAND
 
-    def process(self, output: list[str]) -> dict[str, object] | None:
-        line = output[-1].strip() if output else "down"
-        if line == "down" or line.count("|") != 2:
-            return None
-        version, runtimes, default = line.split("|")
-        return {
-            "version": version,
-            "runtimes": sorted(r for r in runtimes.split(",") if r),
-            "default_runtime": default,
-        }
+    def process(self, output: list[str]) -> readers.DockerInfo | None:
+        return readers.parse_docker_server(output)
 
 
 class DockerImageId(FactBase[str | None]):
     """The ID of a local image, or None."""
 
     def command(self, image: str) -> str:
-        return f"docker image inspect --format '{{{{.Id}}}}' {shlex.quote(image)} 2>/dev/null || echo absent"
+        return readers.docker_image_id_command(image)
 
     def process(self, output: list[str]) -> str | None:
-        value = output[-1].strip() if output else "absent"
-        return None if value in ("absent", "") else value
+        return readers.parse_docker_image_id(output)
 
 
 class RuntimeProbe(FactBase[dict[str, object]]):
     """Start a throwaway container under a runtime: which kernel answers, and does coreutils' ls work.
 
-    The probe image (``pinacle.hostspec.PROBE_IMAGE``) holds busybox and GNU coreutils' ``ls``; ``ls -lan``
-    of its plain ``/probe`` directory fails with "Invalid argument" under a runsc that rejects
-    statx flags. A fact, not an operation: proving the runtime works changes nothing on the host.
+    See :func:`pinacle.readers.host.runtime_probe`.
     """
 
     def command(self, runtime: str, image: str, directory: str = PROBE_DIR) -> str:
-        inside = f"/bin/busybox dmesg && /bin/ls -lan {shlex.quote(directory)}"
-        return (
-            f"out=$(docker run --rm --runtime={shlex.quote(runtime)} {shlex.quote(image)} "
-            f'/bin/sh -c {shlex.quote(inside)} 2>&1); rc=$?; echo "rc=$rc"; printf \'%s\\n\' "$out"; true'
-        )
+        return readers.runtime_probe_command(runtime, image, directory)
 
     def process(self, output: list[str]) -> dict[str, object]:
-        rc = int(output[0].removeprefix("rc=")) if output and output[0].startswith("rc=") else -1
-        text = "\n".join(output[1:])
-        return {"ok": rc == 0 and "gVisor" in text, "rc": rc, "output": text}
+        return readers.parse_runtime_probe(output)
 
 
 class NetworkUsage(FactBase[dict[str, int]]):
     """How many bridge networks exist (each takes a pool subnet) and how many are pods'."""
 
     def command(self) -> str:
-        return (
-            "echo bridge $(docker network ls -q --filter driver=bridge 2>/dev/null | wc -l); "
-            f"echo pinacle $(docker network ls -q --filter label={LABEL_POD} 2>/dev/null | wc -l)"
-        )
+        return readers.NETWORK_USAGE_COMMAND
 
     def process(self, output: list[str]) -> dict[str, int]:
-        usage: dict[str, int] = {}
-        for line in output:
-            key, _, count = line.partition(" ")
-            if count.strip().isdigit():
-                usage[key] = int(count)
-        return usage
+        return readers.parse_network_usage(output)
 
     @staticmethod
     def default() -> dict[str, int]:
@@ -208,10 +140,10 @@ class PathExists(FactBase[bool]):
     """Whether a path exists on the host."""
 
     def command(self, path: str) -> str:
-        return f"[ -e {shlex.quote(path)} ] && echo yes || echo no"
+        return readers.path_exists_command(path)
 
     def process(self, output: list[str]) -> bool:
-        return bool(output) and output[-1] == "yes"
+        return readers.parse_path_exists(output)
 
 
 class EgressRules(FactBase[str]):
@@ -222,12 +154,7 @@ class EgressRules(FactBase[str]):
     """
 
     def command(self, script: str, args: tuple[str, ...] = ()) -> str:
-        quoted = shlex.quote(script)
-        check = " ".join([quoted, "check", *map(shlex.quote, args)])
-        return (
-            f"if [ -x {quoted} ]; then {check} >/dev/null 2>&1 && echo in-place || echo missing; "
-            "else echo no-script; fi"
-        )
+        return readers.egress_rules_command(script, args)
 
     def process(self, output: list[str]) -> str:
-        return output[-1].strip() if output else "missing"
+        return readers.parse_egress_rules(output)

@@ -1,157 +1,24 @@
-"""Facts about the pods on a host: one round trip reads all of them; health checks through routers.
+"""Facts about the pods on a host: pyinfra's view of the reads in :mod:`pinacle.readers.pod`.
 
-Docker's own "No such ..." is the only thing read as absent: any other Docker failure (a stopped
-daemon, a refused socket) fails the fact with Docker's message, so it is never mistaken for a host
-without pods.
+Each fact's command and parser are the reader's, so pyinfra hosts and ``@local`` (read without
+pyinfra, see :mod:`pinacle.executor`) are read by the same code.
 """
 
 from __future__ import annotations
 
-import json
-import shlex
-from collections.abc import Mapping, Sequence
-from typing import Any, TypeVar
-
 from pyinfra.api import FactBase
 
-from pinacle.catalog import parse_image_services
-from pinacle.errors import HostError
-from pinacle.hostspec import DAEMON_JSON_PATH, gvisor_runtimes, parse_daemon_json
-from pinacle.pod.names import LABEL_POD, RECORD_DIR, container_name
-from pinacle.pod.observed import ContainerRecord, HostPods, PodRecord, RecordError
-from pinacle.pod.ports import listening_ports
-
-# One JSON object per container: what the planner and every day-2 command read of it.
-CONTAINER_FORMAT = (
-    '{"name":{{json .Name}},"id":{{json .Id}},"status":{{json .State.Status}},'
-    '"exit_code":{{.State.ExitCode}},"restart_count":{{.RestartCount}},'
-    '"created":{{json .Created}},'
-    '"image":{{json .Config.Image}},"runtime":{{json .HostConfig.Runtime}},'
-    '"labels":{{json .Config.Labels}},"nano_cpus":{{.HostConfig.NanoCpus}},'
-    '"memory":{{.HostConfig.Memory}},"env":{{json .Config.Env}}}'
+from pinacle.pod.observed import ContainerRecord, HostPods
+from pinacle.readers import pod as readers
+from pinacle.readers.pod import (  # noqa: F401 (re-exported: this module's names before the readers existed)
+    CONTAINER_FORMAT,
+    IMAGE_FORMAT,
+    parse_container,
+    parse_pod_states,
+    pod_states_command,
+    route_status_command,
+    statuses_for,
 )
-IMAGE_FORMAT = "{{.Id}} {{json .Config.Labels}}"
-_SECTION = "#pinacle:"
-K = TypeVar("K")
-
-
-def parse_container(line: str) -> ContainerRecord:
-    """A :data:`CONTAINER_FORMAT` line as a record."""
-    raw: dict[str, Any] = json.loads(line)
-    return ContainerRecord(
-        name=str(raw.get("name", "")).lstrip("/"),
-        id=str(raw.get("id", "")),
-        status=str(raw.get("status", "")),
-        exit_code=int(raw.get("exit_code") or 0),
-        restart_count=int(raw.get("restart_count") or 0),
-        created=str(raw.get("created", "")),
-        image=str(raw.get("image", "")),
-        runtime=str(raw.get("runtime", "")),
-        labels=dict(raw.get("labels") or {}),
-        cpus=int(raw.get("nano_cpus") or 0) / 1e9,
-        memory_mb=int(raw.get("memory") or 0) // (1024 * 1024),
-        env=tuple(raw.get("env") or ()),
-    )
-
-
-def _docker(args: str, section: str) -> str:
-    """Run ``docker ARGS``; on failure print its message as an error line instead of its output."""
-    return (
-        f'out=$(docker {args} 2>&1) && {{ [ -z "$out" ] || printf "%s\\n" "$out"; }} '
-        f'|| printf "{_SECTION}error {section}: %s\\n" "$out"'
-    )
-
-
-def pod_states_command(images: Sequence[str] = ()) -> str:
-    """The one command :class:`PodStates` runs: sections of containers, networks, ... records."""
-    inspect = f"inspect --type container --format {shlex.quote(CONTAINER_FORMAT)}"
-    steps = [
-        f"echo '{_SECTION}containers'",
-        f"ids=$(docker ps -aq --filter label={LABEL_POD} 2>&1) || "
-        f'{{ printf "{_SECTION}error docker: %s\\n" "$ids"; exit 0; }}',
-        # A container removed between listing and inspecting is absent: only Docker's "No such"
-        # lines are let through beside the records (the parser refuses any other message).
-        f'[ -z "$ids" ] || docker {inspect} $ids 2>&1 || true',
-        f"echo '{_SECTION}networks'",
-        _docker(f"network ls --filter label={LABEL_POD} --format '{{{{.Name}}}}'", "networks"),
-        f"echo '{_SECTION}volumes'",
-        _docker(f"volume ls --filter label={LABEL_POD} --format '{{{{.Name}}}}'", "volumes"),
-    ]
-    for image in images:
-        quoted = shlex.quote(image)
-        steps += [
-            f"echo {shlex.quote(_SECTION + 'image ' + image)}",
-            f"docker image inspect --format {shlex.quote(IMAGE_FORMAT)} {quoted} 2>&1 || true",
-        ]
-    steps += [
-        f"echo '{_SECTION}records'",
-        # One line of JSON per record, each prefixed with its file's path: one process for all.
-        f"grep -H '' {RECORD_DIR}/*.json 2>/dev/null || true",
-        f"echo '{_SECTION}listening'",
-        "cat /proc/net/tcp /proc/net/tcp6 2>/dev/null || true",
-        # The runtimes registered for runsc: a pod under any other runtime is not sandboxed.
-        f"echo '{_SECTION}daemon'",
-        f"cat {DAEMON_JSON_PATH} 2>/dev/null || true",
-    ]
-    return "; ".join(steps)
-
-
-def parse_pod_states(output: Sequence[str]) -> HostPods:
-    """:func:`pod_states_command`'s output as a :class:`HostPods`; HostError on a Docker failure."""
-    sections: dict[str, list[str]] = {}
-    current: list[str] | None = None
-    for line in output:
-        if line.startswith(_SECTION + "error "):
-            raise HostError(f"Docker failed while pinacle read the host: {line.removeprefix(_SECTION + 'error ')}")
-        if line.startswith(_SECTION):
-            current = sections.setdefault(line.removeprefix(_SECTION), [])
-        elif current is not None:
-            current.append(line)
-    containers = {}
-    for line in sections.get("containers", []):
-        if line.startswith("{"):
-            container = parse_container(line)
-            if container.slug and container.name == container_name(container.slug):
-                containers[container.slug] = container
-        elif line.strip() and "No such container" not in line:
-            raise HostError(f"Docker failed while pinacle read the host's containers: {line.strip()}")
-    images: dict[str, tuple[str, frozenset[str] | None]] = {}
-    for key, lines in sections.items():
-        if not key.startswith("image "):
-            continue
-        text = "\n".join(lines).strip()
-        image_id, _, labels = text.partition(" ")
-        if image_id.startswith("sha256:"):
-            parsed = json.loads(labels) if labels.startswith("{") else None
-            images[key.removeprefix("image ")] = (image_id, parse_image_services(parsed))
-        elif text and "No such image" not in text:
-            raise HostError(f"Docker failed while pinacle read image {key.removeprefix('image ')}: {text}")
-    records: dict[str, PodRecord] = {}
-    damaged: dict[str, str] = {}
-    for line in sections.get("records", []):
-        path, _, text = line.partition(":")
-        slug = path.rsplit("/", 1)[-1].removesuffix(".json")
-        try:
-            record = PodRecord.from_json(text)
-            if record.slug != slug:
-                raise RecordError(f"it names pod {record.slug!r}")
-            records[slug] = record
-        except RecordError as exc:
-            damaged[slug] = f"its host record {path} is damaged: {exc}"
-    try:
-        daemon = parse_daemon_json("\n".join(sections.get("daemon", [])))
-    except HostError:
-        daemon = {}  # no runtime can be trusted; the rollout refuses and doctor names the file
-    return HostPods(
-        gvisor_runtimes=gvisor_runtimes(daemon),
-        containers=containers,
-        networks=frozenset(n for n in sections.get("networks", []) if n),
-        volumes=frozenset(v for v in sections.get("volumes", []) if v),
-        images=images,
-        records=records,
-        damaged=damaged,
-        listening=frozenset(listening_ports(sections.get("listening", []))),
-    )
 
 
 class PodStates(FactBase[HostPods]):
@@ -161,10 +28,10 @@ class PodStates(FactBase[HostPods]):
     """
 
     def command(self, images: tuple[str, ...] = ()) -> str:
-        return pod_states_command(images)
+        return readers.pod_states_command(images)
 
     def process(self, output: list[str]) -> HostPods:
-        return parse_pod_states(output)
+        return readers.parse_pod_states(output)
 
     @staticmethod
     def default() -> HostPods:
@@ -175,55 +42,24 @@ class PodContainer(FactBase[ContainerRecord | None]):
     """The pod's container (by name), with its state and labels; None when Docker has no such one."""
 
     def command(self, container: str) -> str:
-        fmt = shlex.quote(CONTAINER_FORMAT)
-        return (
-            f"out=$(docker inspect --type container --format {fmt} {shlex.quote(container)} 2>&1) "
-            '&& printf "%s\\n" "$out" || { case "$out" in *"No such"*) echo absent;; '
-            f'*) printf "{_SECTION}error docker: %s\\n" "$out";; esac; }}'
-        )
+        return readers.pod_container_command(container)
 
     def process(self, output: list[str]) -> ContainerRecord | None:
-        line = output[-1] if output else "absent"
-        if line.startswith(_SECTION + "error "):
-            raise HostError(f"Docker failed while pinacle read the host: {line.removeprefix(_SECTION + 'error ')}")
-        return parse_container(line) if line.startswith("{") else None
+        return readers.parse_pod_container(output)
 
 
 class PodObjects(FactBase[dict[str, list[str]]]):
     """Every container, network and volume labelled as belonging to a pod (for delete and checks)."""
 
     def command(self, slug: str) -> str:
-        label = shlex.quote(f"{LABEL_POD}={slug}")
-        return (
-            f"docker ps -a --filter label={label} --format 'container {{{{.Names}}}}' && "
-            # IDs, not names: two networks of one name (a race of old versions) are removed alike
-            f"docker network ls --filter label={label} --format 'network {{{{.ID}}}}' && "
-            f"docker volume ls --filter label={label} --format 'volume {{{{.Name}}}}'"
-        )
+        return readers.pod_objects_command(slug)
 
     def process(self, output: list[str]) -> dict[str, list[str]]:
-        found: dict[str, list[str]] = {"container": [], "network": [], "volume": []}
-        for line in output:
-            kind, _, name = line.partition(" ")
-            if kind in found and name:
-                found[kind].append(name)
-        return found
+        return readers.parse_pod_objects(output)
 
     @staticmethod
     def default() -> dict[str, list[str]]:
-        return {"container": [], "network": [], "volume": []}
-
-
-def route_status_command(urls: Sequence[str]) -> str:
-    """One ``curl`` for every URL, in parallel, each connecting to this host's loopback.
-
-    ``-g`` keeps ``[]`` and ``{}`` in a path literal: a health path is never a curl glob.
-    """
-    args = " ".join(f"-o /dev/null {shlex.quote(url)}" for url in urls)
-    return (
-        "curl -g -s -m 5 --parallel --parallel-max 64 --connect-to ::127.0.0.1: "
-        f"-w '%{{http_code}} %{{url}}\\n' {args}; true"
-    )
+        return readers.no_pod_objects()
 
 
 class RouteStatus(FactBase[dict[str, int]]):
@@ -233,21 +69,11 @@ class RouteStatus(FactBase[dict[str, int]]):
     """
 
     def command(self, urls: tuple[str, ...]) -> str:
-        return route_status_command(urls)
+        return readers.route_status_command(urls)
 
     def process(self, output: list[str]) -> dict[str, int]:
-        statuses: dict[str, int] = {}
-        for line in output:
-            code, _, url = line.strip().partition(" ")
-            if code.isdigit() and url:
-                statuses[url] = int(code)
-        return statuses
+        return readers.parse_route_status(output)
 
     @staticmethod
     def default() -> dict[str, int]:
         return {}
-
-
-def statuses_for(urls: Mapping[K, str], answered: Mapping[str, int]) -> dict[K, int]:
-    """name -> status for ``urls`` (name -> URL), 0 where nothing answered."""
-    return {name: answered.get(url, 0) for name, url in urls.items()}

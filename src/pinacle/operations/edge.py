@@ -9,30 +9,24 @@ from collections.abc import Generator, Mapping, Sequence
 from pyinfra import host
 from pyinfra.api import operation
 
-from pinacle.edge.config import render_edge_table
+from pinacle.edge.commands import RELOAD_EDGE, TEST_EDGE, edge_dir_command, refresh_commands, sha512, table_commands
 from pinacle.edge.settings import (
     EDGE_AUTH_PID,
-    EDGE_AUTH_SCRIPT,
     EDGE_AUTH_SOCKET,
     EDGE_AUTH_STARTED,
     EDGE_CONF,
-    EDGE_DIR,
     EDGE_PID,
     EDGE_PODS_CONF,
-    EDGE_TLS_SCRIPT,
     EdgeSettings,
 )
-from pinacle.edge.table import edge_pods
 from pinacle.edge.units import socket_dir_command
 from pinacle.facts.edge import EdgeAuthRunning, EdgeRunning, EdgeState, EdgeTable
 from pinacle.facts.host import DockerServer, FileSha512, FileText
 from pinacle.facts.pod import PodStates
 from pinacle.hostspec import LOG_DIR
-from pinacle.operations._shell import fail, wait_until, write_file_command
+from pinacle.operations._shell import wait_until, write_file_command
 
 _CONF = shlex.quote(EDGE_CONF)
-TEST_EDGE = f"nginx -t -q -c {_CONF}"
-RELOAD_EDGE = f"nginx -s reload -c {_CONF}"
 # nginx daemonizes itself; setsid keeps it out of the deploy's session all the same (as dockerd).
 START_EDGE = (
     f"mkdir -p -m 0700 /run/pinacle {LOG_DIR} && {TEST_EDGE} && "
@@ -45,14 +39,6 @@ STOP_EDGE = f"nginx -s quit -c {_CONF}"
 EMPTY_TABLE = "# pinacle edge pod table: no pod yet.\n"
 
 
-def _sha512(text: str) -> str:
-    return hashlib.sha512(text.encode()).hexdigest()
-
-
-def _edge_dir() -> str:
-    return f"mkdir -p -m 0700 {EDGE_DIR} && chmod 0700 {EDGE_DIR}"
-
-
 @operation()
 def edge_config(files: Mapping[str, str]) -> Generator[str, None, None]:
     """
@@ -63,12 +49,12 @@ def edge_config(files: Mapping[str, str]) -> Generator[str, None, None]:
     The pod table is left alone (it is the host's pods', ``edge_table`` keeps it), but an empty
     one is made if there is none, so the config tests valid before the first pod.
     """
-    changed = [path for path, text in sorted(files.items()) if host.get_fact(FileSha512, path=path) != _sha512(text)]
+    changed = [path for path, text in sorted(files.items()) if host.get_fact(FileSha512, path=path) != sha512(text)]
     no_table = host.get_fact(FileSha512, path=EDGE_PODS_CONF) is None
     if not changed and not no_table:
         host.noop("the edge's config is up to date")
         return
-    steps = [_edge_dir()]
+    steps = [edge_dir_command()]
     steps += [write_file_command(path, files[path], mode="0600") for path in changed]
     if no_table:
         steps.append(write_file_command(EDGE_PODS_CONF, EMPTY_TABLE, mode="0600"))
@@ -110,11 +96,11 @@ def edge_table_refreshed(edge: EdgeSettings | None = None) -> Generator[str, Non
     if edge is None or not edge.enabled:
         host.noop("no edge on this host")
         return
-    state = host.get_fact(PodStates, images=()) if host.get_fact(DockerServer) is not None else None
-    pods = edge_pods(state) if state is not None else []
-    certificates = [pod.cookie_domain for pod in pods] if edge.local_ca else []
-    slugs = [pod.slug for pod in pods] if edge.forward_auth_url is None else []
-    yield from edge_table._inner(table=render_edge_table(pods, edge), certificates=certificates, secrets=slugs)
+    pods = host.get_fact(PodStates, images=()) if host.get_fact(DockerServer) is not None else None
+    commands = refresh_commands(edge, pods, host.get_fact(EdgeTable))
+    if not commands:
+        host.noop("the edge's pod table is up to date")
+    yield from commands
 
 
 @operation()
@@ -129,29 +115,10 @@ def edge_table(table: str, certificates: Sequence[str] = (), secrets: Sequence[s
     A table nginx refuses is put back to the previous one, so a reload never serves a broken
     table. The reload is graceful: old workers finish their open WebSockets (terminals, editors).
     """
-    current = host.get_fact(EdgeTable)
-    missing = sorted(set(certificates) - current.certificates)
-    secretless = sorted(set(secrets) - current.secrets)
-    rewrite = current.sha512 != _sha512(table)
-    if not rewrite and not missing and not secretless:
+    commands = table_commands(table, host.get_fact(EdgeTable), certificates, secrets)
+    if not commands:
         host.noop("the edge's pod table is up to date")
-        return
-    for slug in secretless:
-        yield f"{shlex.quote(EDGE_AUTH_SCRIPT)} ensure {shlex.quote(slug)}"
-    for name in missing:
-        yield f"{shlex.quote(EDGE_TLS_SCRIPT)} issue {shlex.quote(name)}"
-    if rewrite:
-        table_path = shlex.quote(EDGE_PODS_CONF)
-        previous = shlex.quote(EDGE_PODS_CONF + ".prev")
-        refused = fail("nginx refused the new pod table (see above); the previous one is back in place")
-        yield (
-            f"{_edge_dir()} && {{ [ ! -f {table_path} ] || cp -p {table_path} {previous}; }} && "
-            + write_file_command(EDGE_PODS_CONF, table, mode="0600")
-            + f" && if ! {TEST_EDGE}; then {{ [ ! -f {previous} ] || mv -f {previous} {table_path}; }}; {refused}; fi"
-            + f"; rm -f {previous}"
-        )
-    if current.running and (rewrite or missing):
-        yield RELOAD_EDGE
+    yield from commands
 
 
 @operation()

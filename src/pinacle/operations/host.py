@@ -13,6 +13,7 @@ from pyinfra.facts.apt import AptSources, noninteractive_apt
 from pyinfra.facts.server import LinuxDistribution
 from pyinfra.operations import openrc, systemd
 
+from pinacle.daemon_json import DAEMON_JSON_PATH, parse_daemon_json, render_daemon_json
 from pinacle.errors import HostError
 from pinacle.facts.host import (
     AptPolicy,
@@ -29,7 +30,6 @@ from pinacle.facts.host import (
 from pinacle.hostspec import (
     CONTAINERD_SOCKET,
     COREUTILS_LS_CANDIDATES,
-    DAEMON_JSON_PATH,
     DEBIAN_KEYRING_WITH_TRIXIE,
     DOCKER_PIDFILE,
     LOG_DIR,
@@ -42,7 +42,6 @@ from pinacle.hostspec import (
     debian_mirror,
     desired_daemon_config,
     installed_from_suite,
-    parse_daemon_json,
     pinned_suite_paths,
     pinned_suite_preferences,
     pinned_suite_source,
@@ -50,7 +49,6 @@ from pinacle.hostspec import (
     release_url,
     release_version_string,
     reload_suffices,
-    render_daemon_json,
     require_debian,
     runtime_failure_hint,
     suite_listed,

@@ -10,72 +10,27 @@ and likewise yield only what is needed.
 
 from __future__ import annotations
 
-import base64
-import io
 import shlex
-import tarfile
-from collections.abc import Generator, Mapping
+from collections.abc import Generator
 
 from pyinfra import host
 from pyinfra.api import operation
 
 from pinacle.facts.host import PathExists
 from pinacle.facts.pod import PodContainer, PodObjects
-from pinacle.operations._shell import fail, pod_supervisor_ready, write_file_command
-from pinacle.pod.desired import ContainerSpec
-from pinacle.pod.diff import Action, PodDiff
-from pinacle.pod.names import (
-    LABEL_POD,
-    LOCK_DIR,
-    POD_CREATE_SCRIPT,
-    RECORD_DIR,
-    ROUTER_CONFIG_PATH,
-    container_name,
-    pod_lock_path,
-    record_path,
-    workspace_mount,
+from pinacle.operations.pod_commands import (  # noqa: F401 (files_tar, create_argv, network_command: re-exported)
+    config_commands,
+    container_commands,
+    create_argv,
+    files_tar,
+    network_command,
+    network_commands,
+    record_commands,
 )
+from pinacle.pod.diff import PodDiff
+from pinacle.pod.names import container_name, record_path
 
 STOP_TIMEOUT = 20
-
-
-def _label_args(labels: Mapping[str, str]) -> list[str]:
-    return [f"--label={key}={value}" for key, value in sorted(labels.items())]
-
-
-def _in_pod(container: str, script: str) -> str:
-    return f"docker exec {shlex.quote(container)} sh -c {shlex.quote(script)}"
-
-
-def files_tar(files: Mapping[str, str]) -> bytes:
-    """A tar of ``files`` (absolute path -> text) for ``docker cp -``: root-owned, mode 0644."""
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as archive:
-        for path, text in sorted(files.items()):
-            data = text.encode()
-            info = tarfile.TarInfo(path.lstrip("/"))
-            info.size, info.mode, info.mtime = len(data), 0o644, 0
-            archive.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
-
-
-def create_argv(container: ContainerSpec, image_id: str | None) -> list[str]:
-    """``docker create`` arguments of the pod container (the host port is added by the script)."""
-    slug = dict(container.labels)[LABEL_POD]
-    return [
-        f"--name={container.name}",
-        f"--hostname={slug}",
-        f"--runtime={container.runtime}",
-        f"--network={container.network}",
-        f"--cpus={container.cpus:g}",
-        f"--memory={container.memory_mb}m",
-        f"--pids-limit={container.pids_limit}",
-        "--restart=unless-stopped",
-        *_label_args({**dict(container.labels), **container.spec_labels(image_id)}),
-        *(f"--env={key}={value}" for key, value in container.env),
-        f"--mount={workspace_mount(slug)}",
-        container.image,
-    ]
 
 
 @operation()
@@ -85,23 +40,10 @@ def pod_network(diff: PodDiff) -> Generator[str, None, None]:
 
     + diff: the pod's diff
     """
-    plan = diff.plan
-    if not diff.network.pending:
-        host.noop(f"network {plan.network} exists")
-        return
-    yield network_command(plan.slug, plan.network, plan.labels)
-
-
-def network_command(slug: str, network: str, labels: Mapping[str, str]) -> str:
-    """Create the network if it is absent, under the pod's own lock on the host.
-
-    Docker does not refuse a second network of the same name when two creates race, and then
-    every later reference to it is "ambiguous": two deploys of one new pod must not both create.
-    """
-    name = shlex.quote(network)
-    create = " ".join(["docker network create --driver bridge", *map(shlex.quote, _label_args(labels)), name])
-    script = f"docker network inspect {name} >/dev/null 2>&1 || {create} >/dev/null"
-    return f"mkdir -p -m 0700 {LOCK_DIR} && flock -w 120 {shlex.quote(pod_lock_path(slug))} sh -c {shlex.quote(script)}"
+    commands = network_commands(diff)
+    if not commands:
+        host.noop(f"network {diff.plan.network} exists")
+    yield from commands
 
 
 @operation()
@@ -117,21 +59,10 @@ def pod_container(diff: PodDiff, image_id: str | None) -> Generator[str, None, N
     script claims the chosen port under the host-wide lock and removes what an interrupted
     replacement left; a claim lost to a concurrent deploy exits 75 and the rollout reads again.
     """
-    plan = diff.plan
-    if diff.problem:
-        yield fail(diff.problem)
-        return
-    name = shlex.quote(plan.container.name)
-    if diff.container.action is Action.START:
-        yield f"docker start {name} >/dev/null"
-        return
-    if not diff.fresh_container:
-        host.noop(f"container {plan.container.name} is running and up to date")
-        return
-    payload = base64.b64encode(files_tar(plan.config_files)).decode()
-    claim = [POD_CREATE_SCRIPT, plan.slug, str(diff.host_port), plan.container.publish_address, "--"]
-    argv = " ".join(shlex.quote(arg) for arg in [*claim, *create_argv(plan.container, image_id)])
-    yield f"printf %s {payload} | base64 -d | {argv}"
+    commands = container_commands(diff, image_id)
+    if not commands:
+        host.noop(f"container {diff.plan.container.name} is running and up to date")
+    yield from commands
 
 
 @operation()
@@ -144,20 +75,10 @@ def pod_config(diff: PodDiff) -> Generator[str, None, None]:
     ``pinacle-reload`` runs ``nginx -t`` before it reloads and returns only once no Nginx worker
     serves the old config; services no longer declared are stopped by the supervisor.
     """
-    writes, removals = diff.writes, diff.removals
-    if not writes and not removals:
+    commands = config_commands(diff)
+    if not commands:
         host.noop("router and services are up to date")
-        return
-    steps = [f"rm -f {path}" if "*" in path else f"rm -f {shlex.quote(path)}" for path in removals]
-    steps += [write_file_command(path, text) for path, text in writes.items()]
-    router = ROUTER_CONFIG_PATH in writes
-    services = removals or any(path != ROUTER_CONFIG_PATH for path in writes)
-    if services and router:
-        steps.append("pinacle-reload >/dev/null")
-    else:
-        steps.append(f"pinacle-reload {'router' if router else 'services'} >/dev/null")
-    container = diff.plan.container.name
-    yield pod_supervisor_ready(container) + " && " + _in_pod(container, " && ".join(steps))
+    yield from commands
 
 
 @operation()
@@ -167,12 +88,10 @@ def pod_record(diff: PodDiff) -> Generator[str, None, None]:
 
     + diff: the pod's diff
     """
-    if not diff.record_change.pending:
+    commands = record_commands(diff)
+    if not commands:
         host.noop("pod record is up to date")
-        return
-    yield f"mkdir -p -m 0700 {RECORD_DIR} && " + write_file_command(
-        record_path(diff.plan.slug), diff.record.to_json(), mode="0600"
-    )
+    yield from commands
 
 
 @operation()

@@ -17,6 +17,7 @@ from pinacle import PodManager, PodSpec
 # The order the method examples run in: each may use what an earlier one made.
 STORY = [
     "plan",
+    "export_kubernetes",
     "create",
     "apply",
     "list_pods",

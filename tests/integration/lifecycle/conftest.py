@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.integration.conftest import SLUG_PREFIX
 
 POD_YAML = """\
 name: lifecycle test {slug}
@@ -49,7 +50,7 @@ def labelled(slug: str) -> dict[str, list[str]]:
 
 
 def new_slug(prefix: str = "lc") -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+    return f"{SLUG_PREFIX}{prefix}-{uuid.uuid4().hex[:8]}"
 
 
 @pytest.fixture

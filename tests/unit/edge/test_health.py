@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import hashlib
 
+from pinacle.edge.commands import EdgeTableState
 from pinacle.edge.config import render_edge_table
 from pinacle.edge.health import edge_health
 from pinacle.edge.settings import EdgeSettings
 from pinacle.edge.table import edge_pods
-from pinacle.facts.edge import EdgeTableState
 from tests.unit.edge.conftest import MakeHost
 
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from pinacle.edge.commands import EdgeTableState
 from pinacle.edge.settings import EdgeSettings
-from pinacle.facts.edge import EdgeState, EdgeTable, EdgeTableState
+from pinacle.facts.edge import EdgeState, EdgeTable
 
 
 def test_the_table_fact_reads_sha_certificates_secrets_and_process() -> None:

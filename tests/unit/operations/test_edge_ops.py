@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 
+from pinacle.edge.commands import EdgeTableState
 from pinacle.edge.config import render_edge_table
 from pinacle.edge.settings import EDGE_PODS_CONF, EDGE_STATE, EdgeSettings
-from pinacle.facts.edge import EdgeAuthRunning, EdgeRunning, EdgeState, EdgeTable, EdgeTableState
+from pinacle.facts.edge import EdgeAuthRunning, EdgeRunning, EdgeState, EdgeTable
 from pinacle.facts.host import DockerServer, FileSha512, FileText
 from pinacle.facts.pod import PodStates
 from pinacle.operations import edge as ops

@@ -20,6 +20,7 @@ from pyinfra.facts.openrc import OpenrcEnabled, OpenrcStatus
 from pyinfra.facts.server import LinuxDistribution
 from pyinfra.facts.systemd import SystemdEnabled, SystemdStatus
 
+from pinacle.daemon_json import DAEMON_JSON_PATH, render_daemon_json
 from pinacle.errors import HostError
 from pinacle.facts.host import (
     AptPolicy,
@@ -34,7 +35,6 @@ from pinacle.facts.host import (
     RuntimeProbe,
 )
 from pinacle.hostspec import (
-    DAEMON_JSON_PATH,
     DISTRO_RUNSC_PATH,
     DOCKER_PIDFILE,
     LOG_DIR,
@@ -46,7 +46,6 @@ from pinacle.hostspec import (
     pinned_suite_paths,
     pinned_suite_preferences,
     pinned_suite_source,
-    render_daemon_json,
 )
 from pinacle.operations import host as ops
 from pinacle.operations._shell import write_file_command

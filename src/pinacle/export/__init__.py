@@ -1,0 +1,1 @@
+"""Pods rendered for other platforms than a pinacle pod host (``pinacle export``)."""

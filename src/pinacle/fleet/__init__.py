@@ -1,0 +1,1 @@
+"""Pods across several hosts of one inventory: which host holds a pod."""
