@@ -27,17 +27,28 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from pinacle import executor
+from pinacle.app import access as access_cases
 from pinacle.app import doctor as doctor_checks
 from pinacle.app import pods as pod_cases
 from pinacle.app import rollout as rollout_cases
 from pinacle.app import snapshots as snapshot_cases
 from pinacle.errors import ConflictError, PodNotFound, SnapshotNotFound, SpecError, TargetError
 from pinacle.export.k8s import KubernetesOptions, Manifest, render_kubernetes_objects
+from pinacle.pod.access import LOGIN_TTL_DEFAULT
 from pinacle.pod.desired import PodPlan, plan_pod
 from pinacle.pod.observed import ContainerRecord
 from pinacle.pod.settings import DeploySettings
 from pinacle.progress import Progress, ProgressCallback
-from pinacle.records import ExecResult, HostReport, PodPlanResult, PodRollout, PodStatus, SnapshotInfo
+from pinacle.records import (
+    ExecResult,
+    HostReport,
+    LoginLink,
+    PodPlanResult,
+    PodRollout,
+    PodStatus,
+    PodToken,
+    SnapshotInfo,
+)
 from pinacle.resolver import resolve
 from pinacle.spec import PodSpec
 
@@ -322,6 +333,37 @@ class PodManager:
         """
         with self._locked(slug), self._session() as session:
             return pod_cases.delete(session, slug, purge)
+
+    # -- access at the edge ----------------------------------------------------------------
+
+    def pod_token(self, slug: str, *, rotate: bool = False) -> PodToken:
+        """The pod's secret at its host's edge (``pinacle token``); ``rotate`` replaces it first,
+        which at once logs out every browser of the pod and voids its login links.
+
+        **Example:**
+
+        .. code:: python
+
+            old = pods.pod_token("api-example").secret
+            assert pods.pod_token("api-example", rotate=True).secret != old
+        """
+        with self._locked(slug), self._session() as session:
+            return access_cases.pod_token(session, slug, rotate)
+
+    def login_url(self, slug: str, service: str | None = None, *, ttl: int = LOGIN_TTL_DEFAULT) -> LoginLink:
+        """A one-time login link to the edge host name of ``service``, or of the pod's main page
+        (``pinacle open``): usable once, for ``ttl`` seconds; visiting it sets the pod's cookie.
+        UsageError for a service the pod does not run.
+
+        **Example:**
+
+        .. code:: python
+
+            link = pods.login_url("api-example", "web-terminal")
+            print(link.url)  # http://localhost-7681.pod-api-example.localhost/__pinacle/login?t=...
+        """
+        with self._session() as session:
+            return access_cases.login_link(session, slug, service, ttl)
 
     # -- snapshots -------------------------------------------------------------------------
 

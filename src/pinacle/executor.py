@@ -358,10 +358,26 @@ def roll_out_pods(session: Session, diffs: Mapping[str, Sequence[tuple[PodDiff, 
         [host] = session.hosts
         steps = [step for diff, image_id in diffs.get(host.name, ()) for step in rollout_steps(diff, image_id)]
         result: ApplyResult = host.run_steps(session.target, steps)
+        edge = host.run_steps(session.target, [edge_refresh_step(host)])  # as the deploy's last step
+        result.changed[host.name] += edge.changed[host.name]
         return result
     from pinacle.deploys.pod import roll_out_pods as deploy
 
     return session.apply(deploy, diffs=diffs)
+
+
+def edge_refresh_step(host: Any) -> Step:
+    """The pod-table refresh that ends a rollout deploy (``operations.edge.edge_table_refreshed``),
+    read now, after the rollout's own steps ran."""
+    from pinacle.edge.commands import refresh_commands
+    from pinacle.operations.pod_commands import Step
+    from pinacle.readers.edge import edge_state, edge_table
+
+    edge = read(host, edge_state())
+    if edge is None or not edge.enabled:
+        return Step("Edge pod table", ())
+    pods = observe_pods(host) if docker_is_up(host) else None
+    return Step("Edge pod table", tuple(refresh_commands(edge, pods, read(host, edge_table()))))
 
 
 def observe_pods(host: Any, images: tuple[str, ...] = ()) -> HostPods:

@@ -13,9 +13,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from pinacle.daemon_json import DAEMON_JSON_PATH
+from pinacle.edge.settings import AUTH_URL_PATTERN, FILE_PATTERN, EdgeSettings
 from pinacle.errors import HostError
 
 # A dated release, not ``latest``: the same inventory provisions the same runsc next month.
@@ -167,6 +168,17 @@ class HostSettings(BaseModel):
     # each other's networks, nor these further IPv4 ranges (an office LAN, a database subnet).
     pod_egress_rules: bool = True
     pod_egress_deny: tuple[str, ...] = ()
+    # The edge (pinacle.edge.settings.EdgeSettings): on by default, because that is what a user
+    # of the Lima VM or the CI host gets, and without it every pod URL answers anyone who
+    # reaches its port. Off: pods are reached on their own host ports, as before.
+    edge_enabled: bool = True
+    edge_http_port: int = Field(default=80, ge=1, le=65535)
+    edge_https_port: int = Field(default=443, ge=1, le=65535)
+    edge_tls: bool = False
+    edge_tls_cert: str | None = Field(default=None, pattern=FILE_PATTERN)
+    edge_tls_key: str | None = Field(default=None, pattern=FILE_PATTERN)
+    edge_forward_auth_url: str | None = Field(default=None, pattern=AUTH_URL_PATTERN)
+    edge_forward_auth_signin: str | None = Field(default=None, pattern=AUTH_URL_PATTERN)
 
     @field_validator("pod_egress_deny")
     @classmethod
@@ -187,6 +199,24 @@ class HostSettings(BaseModel):
             if not arg.startswith("--") or any(c.isspace() for c in arg):
                 raise ValueError(f"runtime arguments are runsc flags like --network=host, got {arg!r}")
         return value
+
+    @model_validator(mode="after")
+    def _edge_is_valid(self) -> HostSettings:
+        self.edge  # noqa: B018 (validates the combination: a certificate needs its key, ...)
+        return self
+
+    @property
+    def edge(self) -> EdgeSettings:
+        return EdgeSettings(
+            enabled=self.edge_enabled,
+            http_port=self.edge_http_port,
+            https_port=self.edge_https_port,
+            tls=self.edge_tls,
+            tls_cert=self.edge_tls_cert,
+            tls_key=self.edge_tls_key,
+            forward_auth_url=self.edge_forward_auth_url,
+            forward_auth_signin=self.edge_forward_auth_signin,
+        )
 
     @property
     def source(self) -> RunscSource:

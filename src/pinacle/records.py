@@ -245,3 +245,40 @@ class ExecResult:
 
     def to_json(self) -> dict[str, Any]:
         return {"exit_code": self.exit_code, "stdout": self.stdout, "stderr": self.stderr}
+
+
+@dataclass(frozen=True)
+class PodToken:
+    """A pod's secret at its host's edge (``pinacle token``): whoever has it can log in to the pod.
+
+    Never in a repr, a log or another command's output; ``to_json`` is ``pinacle token --json``'s.
+    """
+
+    host: str
+    slug: str
+    secret: str = field(repr=False)
+    rotated: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {"host": self.host, "slug": self.slug, "secret": self.secret, "rotated": self.rotated}
+
+
+@dataclass(frozen=True)
+class LoginLink:
+    """A one-time login URL for a pod's edge host name (``pinacle open``); it expires after
+    ``ttl_seconds`` and works once. Visiting it sets the pod's cookie (7 days) and lands on the
+    service. ``service`` is None for the pod's main name. For a public name (``visibility:
+    public``) ``url`` is the plain URL, which needs no login, and ``ttl_seconds`` is None.
+
+    No ``to_json``: the URL is a credential, and ``--json`` output never carries one.
+    """
+
+    host: str
+    slug: str
+    service: str | None
+    url: str = field(repr=False)
+    ttl_seconds: int | None
+
+    @property
+    def public(self) -> bool:
+        return self.ttl_seconds is None

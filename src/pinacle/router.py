@@ -18,6 +18,10 @@ _HOSTNAME = re.compile(
     r"(?=[a-z0-9.-]{1,200}\Z)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*\Z", re.ASCII
 )
 
+# The edge's config names files and auth URLs the host data gave: nothing an nginx string can break on.
+_FILE_PATH = re.compile(r"/[A-Za-z0-9._/-]{1,200}\Z", re.ASCII)
+_HTTP_URL = re.compile(r"https?://[A-Za-z0-9.-]{1,200}(:[0-9]{1,5})?(/[A-Za-z0-9._~/%-]{0,200})?\Z", re.ASCII)
+
 
 @dataclass(frozen=True)
 class Route:
@@ -48,6 +52,20 @@ def _hostname(value: object) -> str:
     return text
 
 
+def _file_path(value: object) -> str:
+    text = str(value)
+    if not _FILE_PATH.fullmatch(text) or "/../" in f"{text}/":
+        raise SpecError(f"refusing to put {text!r} in an nginx config: not a plain absolute file path")
+    return text
+
+
+def _http_url(value: object) -> str:
+    text = str(value)
+    if not _HTTP_URL.fullmatch(text):
+        raise SpecError(f"refusing to put {text!r} in an nginx config: not a plain http(s) URL")
+    return text
+
+
 def _hostname_regex(value: object) -> str:
     """A checked host name as a PCRE literal: only its dots need escaping."""
     return _hostname(value).replace(".", "\\.")
@@ -60,9 +78,15 @@ def valid_domain(domain: str) -> bool:
 @functools.cache
 def _template() -> jinja2.Template:
     """The router template, compiled once per process (a rollout of many pods renders it for each)."""
-    return _environment().get_template("nginx.conf.j2")
+    return nginx_template("nginx.conf.j2")
 
 
+def nginx_template(name: str) -> jinja2.Template:
+    """A packaged nginx template (``src/pinacle/templates/NAME``) with the router's escaping filters."""
+    return _environment().get_template(name)
+
+
+@functools.cache
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FunctionLoader(lambda name: resources.files("pinacle").joinpath("templates", name).read_text()),
@@ -73,6 +97,8 @@ def _environment() -> jinja2.Environment:
     env.filters["hostname_label"] = _hostname_label
     env.filters["hostname"] = _hostname
     env.filters["hostname_regex"] = _hostname_regex
+    env.filters["file_path"] = _file_path
+    env.filters["http_url"] = _http_url
     return env
 
 

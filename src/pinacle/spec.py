@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
     AfterValidator,
@@ -286,6 +286,13 @@ ServiceName = Annotated[
     str, Strict(), StringConstraints(max_length=64), Field(json_schema_extra={"enum": list(CATALOG)})
 ]
 
+Visibility = Literal["private", "public"]
+"""Who may open a routed port through the host's edge: its owner (a credential) or anyone."""
+VISIBILITY_DESCRIPTION = (
+    "Who may open it through the host's edge: private (the default) needs the pod's credential "
+    "(pinacle open SLUG), public needs none"
+)
+
 _MODEL_CONFIG = ConfigDict(extra="forbid", frozen=True)
 
 
@@ -341,6 +348,7 @@ class AppPortSpec(BaseModel):
         description="HTTP path requested through the router to decide the app is up",
         json_schema_extra={"pattern": HEALTH_PATH_PATTERN},
     )
+    visibility: Visibility = Field(default="private", description=VISIBILITY_DESCRIPTION)
 
 
 # Placement in a fleet (pinacle.fleet.placement): pyinfra host and group names, host labels.
@@ -448,6 +456,11 @@ class PodSpec(BaseModel):
         default=(), max_length=SERVICES_MAX, description="Catalog services to run, by name"
     )
     ports: tuple[AppPortSpec, ...] = Field(default=(), max_length=PORTS_MAX, description="The user's own app ports")
+    visibility: dict[ServiceName, Visibility] = Field(
+        default_factory=dict,
+        max_length=SERVICES_MAX,
+        description=f"Per catalog service the pod runs (its name -> private|public). {VISIBILITY_DESCRIPTION}",
+    )
     env: dict[EnvKey, EnvValue] = Field(
         default_factory=dict,
         max_length=ENV_MAX_ENTRIES,
@@ -538,6 +551,7 @@ class PodSpec(BaseModel):
             if app.name in self.services:
                 message = "name is already the name of one of the pod's services"
                 problems.append((("ports", index, "name"), message, app.name))
+        problems += self._visibility_problems()
         declared = self.declared_ports()
         if self.default_port is not None and self.default_port not in declared:
             listed = ", ".join(str(port) for port in declared) or "none"
@@ -545,6 +559,21 @@ class PodSpec(BaseModel):
             problems.append((("default_port",), message, self.default_port))
         _raise_at("PodSpec", problems)
         return self
+
+    def _visibility_problems(self) -> list[tuple[Loc, str, Any]]:
+        """Pod-level ``visibility:`` keys must be services this pod runs (app ports carry their own)."""
+        problems: list[tuple[Loc, str, Any]] = []
+        apps = {app.name: index for index, app in enumerate(self.ports)}
+        for name in self.visibility:
+            if name in self.services:
+                continue
+            if name in apps:
+                message = f"{name} is an app port: set ports[{apps[name]}].visibility instead"
+            else:
+                runs = ", ".join(self.services) or "none"
+                message = f"{name} is not a service this pod runs (its services: {runs})"
+            problems.append((("visibility", name), message, name))
+        return problems
 
     def declared_ports(self) -> dict[int, str]:
         """Every routed port -> its service or app name: services first, then app ports.

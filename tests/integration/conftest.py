@@ -50,6 +50,7 @@ def pinacle_deploy(
 def remove_pod_resources(slug: str) -> None:
     """Teardown by label and by path, independent of the code under test."""
     Path(f"/var/lib/pinacle/pods/{slug}.json").unlink(missing_ok=True)
+    Path(f"/var/lib/pinacle/edge/secrets/{slug}").unlink(missing_ok=True)  # the edge's, made by the rollout
     label = f"label=pinacle.pod={slug}"
     for kind, lister in (
         ("container", ["ps", "-aq"]),

@@ -71,11 +71,12 @@ def test_undeclared_port_is_not_routed(example_pod: dict[str, object]) -> None:
     assert "not declared" in body
 
 
-def test_urls_carry_the_host_port(example_pod: dict[str, object]) -> None:
-    port, slug = example_pod["port"], example_pod["slug"]
+def test_urls_are_the_edges_without_a_port(example_pod: dict[str, object]) -> None:
+    # This host's edge listens on 80 (host data edge_http_port's default): no port in the URL.
+    slug = example_pod["slug"]
     assert example_pod["urls"] == {
-        "web-terminal": f"http://localhost-7681.pod-{slug}.localhost:{port}/",
-        "app": f"http://localhost-3000.pod-{slug}.localhost:{port}/",
+        "web-terminal": f"http://localhost-7681.pod-{slug}.localhost/",
+        "app": f"http://localhost-3000.pod-{slug}.localhost/",
     }
 
 

@@ -137,6 +137,17 @@ def test_pod_port_range_forwarded_to_host_loopback(template: dict[str, Any]) -> 
     assert rule.get("proto", "tcp") in {"tcp", "any"}
 
 
+@pytest.mark.parametrize("port", [80, 443])
+def test_the_edge_ports_are_forwarded_to_the_same_ports_on_host_loopback(template: dict[str, Any], port: int) -> None:
+    rules = [
+        rule for rule in template["portForwards"] if rule.get("guestPort") == port and not rule.get("ignore", False)
+    ]
+    assert len(rules) == 1, template["portForwards"]
+    assert rules[0].get("hostPort", port) == port
+    assert rules[0].get("hostIP", "127.0.0.1") == "127.0.0.1"
+    assert rules[0].get("proto", "tcp") in {"tcp", "any"}
+
+
 def test_no_rule_before_the_pod_range_swallows_it(template: dict[str, Any]) -> None:
     # Lima uses the first matching rule, so nothing earlier may ignore or redirect the range.
     for rule in template["portForwards"]:

@@ -27,6 +27,7 @@ PUBLIC_NAMES = [
     "HostError",
     "HostReport",
     "KubernetesOptions",
+    "LoginLink",
     "PinacleError",
     "PlannedChange",
     "PodManager",
@@ -36,6 +37,7 @@ PUBLIC_NAMES = [
     "PodSource",
     "PodSpec",
     "PodStatus",
+    "PodToken",
     "PortClaimLost",
     "ProgressEvent",
     "ResourceSpec",
@@ -56,8 +58,10 @@ POD_MANAGER_METHODS = [
     "export_kubernetes",
     "list_pods",
     "list_snapshots",
+    "login_url",
     "logs",
     "plan",
+    "pod_token",
     "prune_snapshots",
     "restore",
     "snapshot",
@@ -66,7 +70,7 @@ POD_MANAGER_METHODS = [
     "stop",
 ]
 RECORDS = ["DoctorCheck", "ExecResult", "HostReport", "PlannedChange", "PodPlanResult", "PodRollout", "PodStatus"]
-RECORDS += ["ProgressEvent", "ServiceStatus", "SnapshotInfo"]
+RECORDS += ["ProgressEvent", "ServiceStatus", "SnapshotInfo", "PodToken", "LoginLink"]
 EXIT_CODES = {
     "PinacleError": 1,
     "TargetError": 3,

@@ -456,3 +456,52 @@ def test_json_schema_patterns_are_anchored_at_both_ends(pattern: str) -> None:
     # JSON Schema (ECMA-262) reads $ as the end of the input; Python never checks with these.
     assert pattern.startswith("^")
     assert pattern.endswith("$")
+
+
+# --- Visibility: who may open a port through the edge ---------------------------------------------
+
+
+def test_ports_and_services_are_private_by_default() -> None:
+    spec = pod(ports=[{"name": "app", "port": 3000}])
+    assert (spec.ports[0].visibility, spec.visibility) == ("private", {})
+
+
+def test_a_port_and_a_service_can_be_made_public() -> None:
+    spec = pod(ports=[{"name": "app", "port": 3000, "visibility": "public"}], visibility={"web-terminal": "public"})
+    assert (spec.ports[0].visibility, spec.visibility) == ("public", {"web-terminal": "public"})
+
+
+@pytest.mark.parametrize("value", ["Public", "open", "", True, 1, None])
+def test_a_bad_port_visibility_is_refused_at_its_field(value: Any) -> None:
+    with pytest.raises(ValidationError) as error:
+        pod(ports=[{"name": "app", "port": 3000, "visibility": value}])
+    assert messages(error)["ports.0.visibility"] == "Input should be 'private' or 'public'"
+
+
+def test_a_bad_service_visibility_is_refused_at_its_key() -> None:
+    with pytest.raises(ValidationError) as error:
+        pod(visibility={"web-terminal": "everyone"})
+    assert messages(error)["visibility.web-terminal"] == "Input should be 'private' or 'public'"
+
+
+def test_visibility_of_a_service_the_pod_does_not_run_is_refused() -> None:
+    with pytest.raises(ValidationError) as error:
+        pod(visibility={"code-server": "public"})
+    assert messages(error)["visibility.code-server"] == (
+        "code-server is not a service this pod runs (its services: web-terminal)"
+    )
+
+
+def test_visibility_of_an_app_port_by_name_points_at_the_port() -> None:
+    with pytest.raises(ValidationError) as error:
+        pod(ports=[{"name": "app", "port": 3000}], visibility={"app": "public"})
+    assert messages(error)["visibility.app"] == "app is an app port: set ports[0].visibility instead"
+
+
+def test_the_json_schema_shows_visibility() -> None:
+    schema = pod_json_schema()
+    app = schema["$defs"]["AppPortSpec"]["properties"]["visibility"]
+    assert (app["enum"], app["default"]) == (["private", "public"], "private")
+    pod_level = schema["properties"]["visibility"]
+    assert pod_level["additionalProperties"]["enum"] == ["private", "public"]
+    assert pod_level["propertyNames"]["enum"] == list(CATALOG)

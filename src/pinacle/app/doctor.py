@@ -12,6 +12,7 @@ from pinacle import executor
 from pinacle.app.pods import health_statuses, pods_of
 from pinacle.daemon_json import DAEMON_JSON_PATH, parse_daemon_json
 from pinacle.doctor_checks import level, pool_capacity, ports_in_range, snapshot_visibility
+from pinacle.edge.health import edge_health
 from pinacle.errors import HostError
 from pinacle.hostspec import (
     PROBE_DIR,
@@ -24,6 +25,7 @@ from pinacle.pod.health import healthy
 from pinacle.pod.names import EGRESS_SCRIPT, network_name, volume_name
 from pinacle.pod.observed import ContainerRecord, HostPods
 from pinacle.pod.settings import DeploySettings
+from pinacle.readers.edge import edge_auth_running, edge_state, edge_table
 from pinacle.readers.host import (
     docker_image_id,
     docker_server,
@@ -135,6 +137,13 @@ def _doctor_host(
                 "build it: docker/build-base-image.sh (works offline)",
             )
         )
+
+    edge = session.read(host, edge_state())
+    checks.append(
+        _check(
+            "edge", *edge_health(edge, session.read(host, edge_table()), session.read(host, edge_auth_running()), pods)
+        )
+    )
 
     found = pods_of(pods)
     statuses = health_statuses(host, found)

@@ -11,10 +11,12 @@ from typing import TYPE_CHECKING, Any
 
 from pinacle import executor
 from pinacle.errors import HostError, PodNotFound, UsageError
+from pinacle.pod import access
 from pinacle.pod.names import LABEL_ROUTES, POD_HOME, POD_LOG_DIR, POD_USER, WORKSPACE, container_name, record_path
 from pinacle.pod.observed import ContainerRecord, HostPods
 from pinacle.pod.report import parse_routes, plan_from_container, pod_record, with_record
 from pinacle.progress import Progress, silent
+from pinacle.readers.edge import edge_state
 from pinacle.readers.host import path_exists
 from pinacle.readers.pod import pod_objects, pod_states
 from pinacle.records import PodStatus
@@ -78,7 +80,8 @@ def _records(session: executor.Session, slug: str | None = None, health: bool = 
         state = states[host.name] if states else executor.observe_pods(host)
         found = pods_of(state, slug)
         statuses = health_statuses(host, found) if health else {}
-        results += [pod_record(r, host.name, statuses.get(r.slug), problem=state.problem(r)) for r in found]
+        edge = session.read(host, edge_state())
+        results += [pod_record(r, host.name, statuses.get(r.slug), problem=state.problem(r), edge=edge) for r in found]
     return results
 
 
@@ -126,7 +129,7 @@ def start(
         step("wait", f"waiting for services of {slug} on {host.name}", slug, host.name)
         plan = plan_from_container(record)
         statuses = executor.wait_until_healthy(host, plan, record.host_port, timeout, step)
-        records.append(pod_record(record, host.name, statuses))
+        records.append(pod_record(record, host.name, statuses, edge=session.read(host, edge_state())))
     return records
 
 
@@ -143,7 +146,19 @@ def delete(session: executor.Session, slug: str, purge: bool = False, only: Any 
     if not where:
         return False
     session.apply(deploys.delete_pod, on=where, slug=slug, purge=purge)
+    if purge:
+        forget_edge_secrets(session, slug, where)
     return True
+
+
+def forget_edge_secrets(session: executor.Session, slug: str, hosts: list[Any] | None = None) -> None:
+    """Delete the pod's secret at the edge of ``hosts`` (default every host: a purged pod's logins
+    die with it); nothing on a host that never had the edge."""
+    script = access.edge_auth_script()
+    for host in session.hosts if hosts is None else hosts:
+        code, _out, err = executor.run_captured(host, access.forget_argv(slug, script))
+        if code != 0:
+            raise access.command_failure(host.name, script, code, err)
 
 
 def log_argv(record: ContainerRecord, service: str | None = None, lines: int = 200, follow: bool = False) -> list[str]:

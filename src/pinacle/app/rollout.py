@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -11,7 +12,9 @@ from pinacle.errors import DeployError, HostError, PortClaimLost, UsageError
 from pinacle.fleet.placement import PlacementDecision, PlacementHostData
 from pinacle.pod.desired import PodPlan
 from pinacle.pod.diff import Action, PodDiff, diff_pod
+from pinacle.pod.report import service_url
 from pinacle.progress import Progress, silent
+from pinacle.readers.edge import edge_state
 from pinacle.readers.host import host_size
 from pinacle.readers.pod import pod_states
 from pinacle.records import PodPlanResult, PodRollout, frozen_mapping
@@ -65,10 +68,13 @@ def plan_rollout(
         if not mine:
             continue
         state = states[target_host.name] if fleet else executor.observe_pods(target_host, images)
+        edge = session.read(target_host, edge_state())
         taken = state.taken_ports()
         for pod_plan in mine:
             observed = state.observe(pod_plan.slug, pod_plan.container.image, pod_plan.network, pod_plan.volume)
             diff = diff_pod(pod_plan, observed, taken)
+            if edge is not None and (beside_edge := edge.publish_problem(pod_plan.container.publish_address)):
+                diff = dataclasses.replace(diff, problem=diff.problem or beside_edge)
             if diff.fresh_container and diff.host_port is not None:
                 taken[diff.host_port] = pod_plan.slug  # the next pod of this run must not take it too
             diffs.append((target_host, diff, observed.image_id))
@@ -194,13 +200,20 @@ def roll_out(
                 only = mine[0].plan.slug if len(mine) == 1 else None
                 step("wait", f"waiting for services of {slugs} on {pod_host.name}", only, pod_host.name)
                 ports = [(d.plan, d.host_port) for d in mine if d.host_port is not None]
+                edge = session.read(pod_host, edge_state())
                 statuses = executor.wait_until_all_healthy(pod_host, ports, timeout, step)
                 results += [
                     PodRollout(
                         host=pod_host.name,
                         slug=d.plan.slug,
                         host_port=port,
-                        urls=frozen_mapping(d.plan.urls(port)),
+                        urls=frozen_mapping(
+                            {
+                                r.name: service_url(r, d.plan.slug, d.plan.domain, port, edge)
+                                or r.url(d.plan.slug, d.plan.domain, port)
+                                for r in d.plan.routes
+                            }
+                        ),
                         changes=sum(c.pending for c in d.changes),
                         statuses=frozen_mapping(statuses[d.plan.slug]),
                     )

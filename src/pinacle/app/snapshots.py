@@ -23,6 +23,7 @@ from pinacle.pod.observed import ObservedPod
 from pinacle.pod.report import pod_record, spec_from_data
 from pinacle.pod.settings import DeploySettings
 from pinacle.progress import Progress, silent
+from pinacle.readers.edge import edge_state
 from pinacle.readers.pod import pod_objects
 from pinacle.readers.snapshot import image_env_of, program_commands_of, snapshot_states
 from pinacle.records import PodStatus, SnapshotInfo
@@ -295,5 +296,5 @@ def restore(
                 raise HostError(f"{host.name}: pod {slug} holds no host port")
             step("wait", f"waiting for services of {slug} on {host.name}", slug, host.name)
             statuses = executor.wait_until_healthy(host, plan, container.host_port, timeout, step)
-            results.append(pod_record(container, host.name, statuses))
+            results.append(pod_record(container, host.name, statuses, edge=session.read(host, edge_state())))
         return results

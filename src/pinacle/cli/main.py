@@ -24,6 +24,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "move": ("pinacle.cli.move", "move", "Carry a pod to another host of its fleet: move SLUG --to HOST."),
     "doctor": ("pinacle.cli.doctor", "doctor", "Check Docker, gVisor, pools, ports, images and every pod."),
     "export": ("pinacle.cli.export", "export", "Render a pod file for another platform: export k8s POD_FILE."),
+    "token": ("pinacle.cli.access", "token", "Print (or --rotate) the pod's secret at its host's edge."),
+    "open": ("pinacle.cli.access", "open_command", "A one-time login link for a pod's service (--browser opens it)."),
 }
 
 
@@ -77,7 +79,7 @@ class LazyGroup(click.Group):
 @click.version_option(package_name="pinacle")
 def main() -> None:
     """Operate pinacle pods: list, status, stop, start, delete, logs, exec, snapshot, restore,
-    doctor; export them for Kubernetes."""
+    doctor, token, open; export them for Kubernetes."""
 
 
 if __name__ == "__main__":

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.resources
 import io
 
 from pyinfra import host
@@ -10,23 +9,13 @@ from pyinfra.api import deploy
 from pyinfra.facts.server import Arch
 from pyinfra.operations import apk, apt, files, openrc, systemd
 
+from pinacle.deploys.edge import edge_off, provision_edge
+from pinacle.deploys.scripts import install_host_script
 from pinacle.facts.host import HostPackageManager, InitSystem
 from pinacle.hostspec import HostSettings, egress_boot_unit, host_settings, package_manager, runsc_source
 from pinacle.operations import host as host_ops
 from pinacle.pod.names import EGRESS_SCRIPT, POD_CREATE_SCRIPT
 from pinacle.snapshots import SNAPSHOT_SCRIPT
-
-
-def install_host_script(what: str, dest: str) -> None:
-    """Install the packaged host script of ``dest``'s name (``src/pinacle/host_scripts/``) at ``dest``."""
-    files.put(
-        name=f"Install the {what} script",
-        src=str(importlib.resources.files("pinacle").joinpath("host_scripts", dest.rsplit("/", 1)[-1])),
-        dest=dest,
-        mode="755",
-        create_remote_dir=True,
-    )
-
 
 HOST_DATA_DEFAULTS = {name: field.default for name, field in HostSettings.model_fields.items()}
 
@@ -39,7 +28,8 @@ def provision_host() -> None:
     Host data (all optional, see ``pinacle.hostspec.HostSettings``): ``runsc_source``, ``runsc_version``,
     ``runsc_runtime_name``, ``runsc_runtime_args``, ``runsc_debian_mirror``, ``runsc_rootfs_overlay``,
     ``docker_address_pools``, ``docker_live_restore``, ``apt_update``, ``pod_egress_rules``,
-    ``pod_egress_deny``.
+    ``pod_egress_deny``, the edge's ``edge_enabled``, ``edge_http_port``, ``edge_https_port``, ``edge_tls``,
+    ``edge_tls_cert``, ``edge_tls_key``, ``edge_forward_auth_url``, ``edge_forward_auth_signin``.
 
     ``runsc_source`` picks where runsc comes from:
 
@@ -103,6 +93,10 @@ def provision_host() -> None:
             else:
                 openrc.service(name="Enable the egress rules at boot", service="pinacle-egress", enabled=True)
     install_host_script("snapshot", SNAPSHOT_SCRIPT)
+    if settings.edge_enabled:
+        provision_edge(settings.edge, packages, init)
+    else:
+        edge_off(init)
     host_ops.probe_image(name="Import the runtime probe image", busybox=packages.busybox_static)
     host_ops.gvisor_runtime_works(
         name=f"Check a container runs under {settings.runsc_runtime_name} (and coreutils' ls in it)",

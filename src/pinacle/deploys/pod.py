@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from pyinfra import host
 from pyinfra.api import deploy
 
+from pinacle.operations import edge as edge_ops
 from pinacle.operations import pod as pod_ops
 from pinacle.operations import snapshot as snapshot_ops
 from pinacle.pod.diff import PodDiff
@@ -41,21 +42,30 @@ def roll_out_pods(diffs: Mapping[str, Sequence[tuple[PodDiff, str | None]]]) -> 
     """
     for diff, image_id in diffs.get(host.name, ()):
         roll_out_pod(diff=diff, image_id=image_id)
+    refresh_edge()
+
+
+def refresh_edge() -> None:
+    """The last step of every deploy that changes which pods run: the edge's pod table follows."""
+    edge_ops.edge_table_refreshed(name="Edge pod table")
 
 
 @deploy("Stop pod")
 def stop_pod(slug: str) -> None:
     pod_ops.pod_stopped(name=f"Stop pod {slug}", slug=slug)
+    refresh_edge()
 
 
 @deploy("Start pod")
 def start_pod(slug: str) -> None:
     pod_ops.pod_started(name=f"Start pod {slug}", slug=slug)
+    refresh_edge()
 
 
 @deploy("Delete pod")
 def delete_pod(slug: str, purge: bool = False) -> None:
     pod_ops.pod_removed(name=f"Delete pod {slug}", slug=slug, purge=purge)
+    refresh_edge()
 
 
 @deploy("Delete pods")
@@ -63,3 +73,4 @@ def delete_pods(pods: Mapping[str, Sequence[tuple[str, bool]]]) -> None:
     """Several pods at once: host name -> (slug, purge) of each pod to remove on that host."""
     for slug, purge in pods.get(host.name, ()):
         pod_ops.pod_removed(name=f"Delete pod {slug}", slug=slug, purge=purge)
+    refresh_edge()

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from pyinfra import host
 from pyinfra.api import deploy
 
-from pinacle.deploys.pod import roll_out_pod
+from pinacle.deploys.pod import refresh_edge, roll_out_pod
 from pinacle.operations import pod as pod_ops
 from pinacle.operations import snapshot as snapshot_ops
 from pinacle.pod.diff import PodDiff
@@ -61,3 +61,4 @@ def restore_pod(
         pod_ops.pod_removed(name=f"Remove pod {slug} to replace it", slug=slug, purge=True)
     roll_out_pod(diff=diff, image_id=image_id, workspace_archive=archive)
     snapshot_ops.restore_finished(name=f"Pod {slug} is restored", slug=slug)
+    refresh_edge()

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pinacle.catalog import CATALOG
+from pinacle.edge.settings import EdgeSettings
 from pinacle.errors import SpecError
 from pinacle.pod.desired import PodPlan, plan_pod
 from pinacle.pod.health import healthy
@@ -122,16 +123,25 @@ def human_age(seconds: int | None) -> str:
     return f"{seconds}s"
 
 
+def service_url(route: Route, slug: str, domain: str, host_port: int | None, edge: EdgeSettings | None) -> str | None:
+    """The URL a user opens for ``route``: through the host's edge when it is on, else its host port."""
+    if edge is not None and edge.enabled:
+        return edge.url(route.host_name(slug, domain))
+    return route.url(slug, domain, host_port) if host_port else None
+
+
 def pod_record(
     record: ContainerRecord,
     host: str,
     statuses: Mapping[str, int] | None,
     now: datetime | None = None,
     problem: str = "",
+    edge: EdgeSettings | None = None,
 ) -> PodStatus:
     """What ``pinacle list`` and ``pinacle status`` show of one pod (JSON: ``PodStatus.to_json``).
 
-    ``http_status``/``healthy`` are None when the pod is not running (nothing was asked).
+    ``http_status``/``healthy`` are None when the pod is not running (nothing was asked). With the
+    host's ``edge`` on, URLs are the edge's (no port on 80/443), else the pod's own host port.
     """
     domain = record.labels.get(LABEL_DOMAIN) or DeploySettings.domain
     port = record.host_port
@@ -144,7 +154,7 @@ def pod_record(
                 port=inner,
                 http_status=status,
                 healthy=None if status is None else healthy(status),
-                url=Route(name, inner).url(record.slug, domain, port) if port else None,
+                url=service_url(Route(name, inner), record.slug, domain, port, edge),
             )
         )
     overall: bool | None = None

@@ -27,6 +27,8 @@ STORY = [
     "doctor",
     "stop",
     "start",
+    "pod_token",
+    "login_url",
     "snapshot",
     "list_snapshots",
     "prune_snapshots",

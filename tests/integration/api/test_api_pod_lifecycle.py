@@ -3,6 +3,7 @@ restore, delete, against real Docker and gVisor."""
 
 from __future__ import annotations
 
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 
@@ -24,7 +25,7 @@ from pinacle import (
 
 def fetch(url: str, host_port: int) -> int:
     """GET ``url`` through the pod's router on loopback, as a browser resolving *.localhost would."""
-    host = url.split("//", 1)[1].split(":", 1)[0]
+    host = urllib.parse.urlsplit(url).hostname
     request = urllib.request.Request(f"http://127.0.0.1:{host_port}/", headers={"Host": f"{host}:{host_port}"})
     with urllib.request.urlopen(request, timeout=10) as response:
         status: int = response.status

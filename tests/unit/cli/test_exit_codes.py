@@ -21,6 +21,10 @@ def run_cli(module: str, *args: str) -> subprocess.CompletedProcess[str]:
         ("pinacle.cli.deploy", ()),
         ("pinacle.cli.main", ("no-such-command",)),
         ("pinacle.cli.main", ("status",)),
+        ("pinacle.cli.main", ("token",)),
+        ("pinacle.cli.main", ("open",)),
+        ("pinacle.cli.main", ("open", "demo", "--ttl", "0")),
+        ("pinacle.cli.main", ("open", "demo", "--print", "--browser")),
     ],
 )
 def test_a_usage_error_exits_64_never_2(module: str, args: tuple[str, ...]) -> None:
