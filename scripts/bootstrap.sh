@@ -13,10 +13,11 @@ python3 -m venv .venv
 #   chromium        tests/browser drive Debian's Chromium with Playwright (Playwright's own browser
 #                   download is not reachable here), with fonts-liberation for the pages' text;
 #   nginx-light     tests/unit/test_router.py checks the rendered router with the real `nginx -t`;
+#   tini            the PID 1 of each test fleet host (scripts/fleet.sh);
 #   (and ShellCheck: the host and image scripts are checked with it in the unit tests).
 wanted=()
 for pair in /usr/sbin/sshd:openssh-server /usr/bin/chromium:chromium /usr/share/fonts/truetype/liberation:fonts-liberation \
-    /usr/sbin/nginx:nginx-light \
+    /usr/sbin/nginx:nginx-light /usr/bin/tini:tini \
     /usr/bin/shellcheck:shellcheck; do
     [ -e "${pair%%:*}" ] || wanted+=("${pair#*:}")
 done
