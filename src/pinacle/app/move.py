@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import shlex
+from collections.abc import Callable
 from typing import Any
 
 from pinacle import executor
@@ -79,50 +80,71 @@ def _carry(source: Any, target: Any, record: SnapshotRecord) -> None:
         raise HostError(f"{target.name}: the workspace archive of {record.name} differs from {source.name}'s")
 
 
-def move(
-    session: executor.Session, slug: str, to: str, timeout: float = 180.0, progress: Progress | None = None
-) -> list[PodStatus]:
-    """Carry pod ``slug`` to host ``to`` of the fleet (see the module's steps); its records there."""
+def move(target: str, slug: str, to: str, timeout: float = 180.0, progress: Progress | None = None) -> list[PodStatus]:
+    """Carry pod ``slug`` of ``target`` to its host ``to`` (see the module's steps); its records there.
+
+    Each change runs in a session of its own: a pyinfra state runs its operations once.
+    """
     step = progress or silent()
-    target = _host_named(session, to)
     name = move_snapshot_name(slug, to)
-    found = {host.name: (host, record) for host, record in pod_cases.pods(session, slug)}
-    sources = [host for host_name, (host, _record) in sorted(found.items()) if host_name != to]
-    if len(sources) > 1:
-        listed = ", ".join(h.name for h in sources)
-        raise ConflictError(f"pod {slug} is on several hosts ({listed}): remove all but one by hand")
-    source = sources[0] if sources else None
-    if source is None and to not in found and _snapshot_on(session, target, name) is None:
-        raise PodNotFound(f"no pod {slug} on {session.target}; see `pinacle list`")
-    if source is not None and to not in found:
-        running = found[source.name][1].running
-        held = _snapshot_on(session, source, name)
-        copy = _snapshot_on(session, target, name)
+    with executor.session(target) as session:
+        destination = _host_named(session, to)
+        found = {host.name: (host, record) for host, record in pod_cases.pods(session, slug)}
+        sources = [host for host_name, (host, _record) in sorted(found.items()) if host_name != to]
+        if len(sources) > 1:
+            listed = ", ".join(h.name for h in sources)
+            raise ConflictError(f"pod {slug} is on several hosts ({listed}): remove all but one by hand")
+        source = sources[0] if sources else None
+        held = _snapshot_on(session, source, name) if source is not None else None
+        copy = _snapshot_on(session, destination, name)
+        if source is None and to not in found and copy is None:
+            raise PodNotFound(f"no pod {slug} on {session.target}; see `pinacle list`")
+        running = source is not None and found[source.name][1].running
+    source_name = source.name if source is not None else None
+    if source_name is not None and to not in found:
         if running:  # a move starting now: a snapshot of this name anywhere is an older move's
-            for host, stale in ((source, held), (target, copy)):
+            for host_name, stale in ((source_name, held), (to, copy)):
                 if stale is not None:
-                    snapshot_cases.delete_snapshot(session, name, only=host)
+                    _delete_snapshot_on(target, name, host_name)
             held = copy = None
         if held is None or not held.complete:
             if copy is not None:  # carried from a snapshot that is not there any more
-                snapshot_cases.delete_snapshot(session, name, only=target)
+                _delete_snapshot_on(target, name, to)
                 copy = None
-            step("move", f"stopping pod {slug} on {source.name}", slug, source.name)
-            pod_cases.stop(session, slug)
-            snapshot_cases.snapshot(session, slug, name, progress=step)
-            held = _snapshot_on(session, source, name)
-        assert held is not None
+            step("move", f"stopping pod {slug} on {source_name}", slug, source_name)
+            _in_session(target, lambda s: pod_cases.stop(s, slug))
+            _in_session(target, lambda s: snapshot_cases.snapshot(s, slug, name, progress=step))
         if copy is None or not copy.complete:
-            step("move", f"carrying snapshot {name} from {source.name} to {to}", slug, to)
-            _carry(source, target, held)
+            step("move", f"carrying snapshot {name} from {source_name} to {to}", slug, to)
+            with executor.session(target) as session:
+                origin = _host_named(session, source_name)
+                held = _snapshot_on(session, origin, name)
+                assert held is not None
+                _carry(origin, _host_named(session, to), held)
     if to not in found:
         step("move", f"restoring pod {slug} on {to}", slug, to)
-        snapshot_cases.restore(session, name, timeout=timeout, progress=step, on=to)
-    if source is not None:
-        step("move", f"removing pod {slug} from {source.name}", slug, source.name)
-        pod_cases.delete(session, slug, purge=True, only=source)
-        # This move's snapshot there, and the one the pod came to that host from (its image until now).
-        for record in snapshot_cases.host_snapshots(session, source).snapshots:
-            if record.name.startswith(move_prefix(slug)) and record.source == slug:
-                snapshot_cases.delete_snapshot(session, record.name, only=source)
-    return [status for status in pod_cases.pod_status(session, slug) if status.host == to]
+        _in_session(target, lambda s: snapshot_cases.restore(s, name, timeout=timeout, progress=step, on=to))
+    if source_name is not None:
+        step("move", f"removing pod {slug} from {source_name}", slug, source_name)
+        _in_session(target, lambda s: pod_cases.delete(s, slug, purge=True, only=_host_named(s, source_name)))
+        with executor.session(target) as session:
+            # This move's snapshot there, and the one the pod came to that host from (its image until now).
+            left = [
+                r.name
+                for r in snapshot_cases.host_snapshots(session, _host_named(session, source_name)).snapshots
+                if r.name.startswith(move_prefix(slug)) and r.source == slug
+            ]
+        for snapshot_name in left:
+            _delete_snapshot_on(target, snapshot_name, source_name)
+    with executor.session(target) as session:
+        return [status for status in pod_cases.pod_status(session, slug) if status.host == to]
+
+
+def _delete_snapshot_on(target: str, name: str, host_name: str) -> None:
+    with executor.session(target) as session:
+        snapshot_cases.delete_snapshot(session, name, only=_host_named(session, host_name))
+
+
+def _in_session(target: str, change: Callable[[executor.Session], object]) -> None:
+    with executor.session(target) as session:
+        change(session)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import click
 
-from pinacle import executor
 from pinacle.app import move as move_case
 from pinacle.cli.common import echo_json, echo_urls, json_option, resolve_target, target_option, timeout_option
 from pinacle.cli.errors import report_errors
@@ -23,8 +22,7 @@ def move(slug: str, to: str, target: str | None, timeout: float, as_json: bool) 
     SHA-256), restore there under the same slug, then remove it from the host it left. A move killed
     anywhere is finished by running it again; at most one copy runs, and a copy of the workspace is always
     on disk."""
-    with executor.session(resolve_target(target)) as session:
-        records = move_case.move(session, slug, to, timeout, progress_lines(quiet=as_json))
+    records = move_case.move(resolve_target(target), slug, to, timeout, progress_lines(quiet=as_json))
     if as_json:
         echo_json({"pods": [r.to_json() for r in records]})
     else:
