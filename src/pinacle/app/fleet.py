@@ -18,11 +18,13 @@ from pinacle.fleet.placement import (
     FleetHost,
     Outcome,
     PlacementDecision,
+    PlacementHostData,
     Reservation,
     choose_host,
     placement_host_data,
 )
 from pinacle.pod.desired import PodPlan
+from pinacle.pod.names import DRAINED_MARKER
 from pinacle.pod.observed import HostPods
 from pinacle.spec import memory_to_mb
 
@@ -58,6 +60,7 @@ def fleet_hosts(
     unreachable: Iterable[str] = (),
     data: Mapping[str, Mapping[str, Any]] | None = None,
     groups: Mapping[str, Iterable[str]] | None = None,
+    drained: Iterable[str] = (),
 ) -> list[FleetHost]:
     """Every host of the target as placement sees it: size, groups, placement host data, pods.
 
@@ -65,9 +68,11 @@ def fleet_hosts(
     + states, sizes: what one read of each of them found
     + unreachable: the names of inventory hosts that did not answer
     + data, groups: host name -> its pyinfra host data / group names
+    + drained: hosts ``pinacle drain`` marked (as host data ``unschedulable`` does)
     """
     data = data or {}
     groups = groups or {}
+    drained = set(drained)
     fleet = []
     for host in hosts:
         cpus, memory_mb = sizes[host.name]
@@ -77,7 +82,7 @@ def fleet_hosts(
                 cpus=cpus,
                 memory_mb=memory_mb,
                 groups=frozenset(groups.get(host.name, ())),
-                data=placement_host_data(host.name, data.get(host.name, {})),
+                data=_with_drain(placement_host_data(host.name, data.get(host.name, {})), host.name in drained),
                 pods=reservations(states[host.name]),
             )
         )
@@ -93,6 +98,30 @@ def fleet_hosts(
             )
         )
     return sorted(fleet, key=lambda h: h.name)
+
+
+def _with_drain(data: PlacementHostData, drained: bool) -> PlacementHostData:
+    return data.model_copy(update={"unschedulable": True}) if drained else data
+
+
+def read_fleet(session: Any, images: tuple[str, ...] = ()) -> tuple[dict[str, HostPods], list[FleetHost]]:
+    """One read of every host of a fleet session: (host name -> its pods, the fleet as placement sees it)."""
+    from pinacle.readers.host import host_size, path_exists
+    from pinacle.readers.pod import pod_states
+
+    states = session.read_all(pod_states(images))
+    sizes = session.read_all(host_size())
+    drained = [name for name, marked in session.read_all(path_exists(DRAINED_MARKER)).items() if marked]
+    members = fleet_hosts(
+        session.hosts,
+        states,
+        sizes,
+        session.unreachable,
+        data={h.name: {key: h.data.get(key) for key in PlacementHostData.model_fields} for h in session.hosts},
+        groups={h.name: h.groups for h in session.hosts},
+        drained=drained,
+    )
+    return states, members
 
 
 def place(

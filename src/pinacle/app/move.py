@@ -1,4 +1,5 @@
-"""``pinacle move SLUG --to HOST``: a pod carried to another host of its fleet, workspace and all.
+"""``pinacle move SLUG --to HOST``: a pod carried to another host of its fleet, workspace and all;
+``pinacle drain HOST``: every pod of a host moved off it, and no new one placed there until ``undrain``.
 
 The steps, each one a state the next run recognises, so a move killed anywhere is finished by the
 next ``move`` (or ``restore``):
@@ -25,7 +26,11 @@ from typing import Any
 from pinacle import executor
 from pinacle.app import pods as pod_cases
 from pinacle.app import snapshots as snapshot_cases
+from pinacle.app.fleet import read_fleet
 from pinacle.errors import ConflictError, HostError, PodNotFound, TargetError
+from pinacle.fleet.placement import choose_host
+from pinacle.pod.names import DRAINED_MARKER
+from pinacle.pod.report import plan_from_container
 from pinacle.progress import Progress, silent
 from pinacle.records import PodStatus
 from pinacle.snapshots import SNAPSHOT_DIR, SnapshotRecord, snapshot_archive, snapshot_manifest
@@ -148,3 +153,41 @@ def _delete_snapshot_on(target: str, name: str, host_name: str) -> None:
 def _in_session(target: str, change: Callable[[executor.Session], object]) -> None:
     with executor.session(target) as session:
         change(session)
+
+
+def _mark_drained(target: str, host_name: str, drained: bool) -> None:
+    marker = shlex.quote(DRAINED_MARKER)
+    command = f"mkdir -p -m 0700 $(dirname {marker}) && touch {marker}" if drained else f"rm -f {marker}"
+    with executor.session(target) as session:
+        host = _host_named(session, host_name)
+        code, _out, err = executor.run_captured(host, ["sh", "-c", command])
+        if code != 0:
+            raise HostError(f"{host_name}: could not {'mark' if drained else 'unmark'} it drained: {err.strip()}")
+
+
+def drain(target: str, host_name: str, timeout: float = 180.0, progress: Progress | None = None) -> list[PodStatus]:
+    """Mark ``host_name`` drained (placement puts no new pod there), then move each of its pods to the
+    host with the most room among those its ``placement:`` allows; the pods' records where they went.
+    Drained first, so nothing lands there meanwhile; run again, it finishes what a killed run left."""
+    step = progress or silent()
+    _mark_drained(target, host_name, True)
+    moved: list[PodStatus] = []
+    while True:
+        with executor.session(target) as session:
+            _host_named(session, host_name)
+            _states, members = read_fleet(session)
+            left = [(h, r) for h, r in pod_cases.pods(session) if h.name == host_name]
+            if not left:
+                return moved
+            _host, record = left[0]
+            others = [member for member in members if member.name != host_name]
+            decision = choose_host(plan_from_container(record).spec, others)
+        if decision.host is None:
+            raise HostError(f"{host_name} stays drained with pod {record.slug} on it: {decision.reason}")
+        step("drain", f"moving pod {record.slug} to {decision.host}: {decision.reason}", record.slug, decision.host)
+        moved += move(target, record.slug, decision.host, timeout, step)
+
+
+def undrain(target: str, host_name: str) -> None:
+    """Let placement put new pods on ``host_name`` again."""
+    _mark_drained(target, host_name, False)

@@ -7,16 +7,14 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from pinacle import executor
-from pinacle.app.fleet import fleet_hosts, place
+from pinacle.app.fleet import place, read_fleet
 from pinacle.errors import DeployError, HostError, PortClaimLost, UsageError
-from pinacle.fleet.placement import PlacementDecision, PlacementHostData
+from pinacle.fleet.placement import PlacementDecision
 from pinacle.pod.desired import PodPlan
 from pinacle.pod.diff import Action, PodDiff, diff_pod
 from pinacle.pod.report import service_url
 from pinacle.progress import Progress, silent
 from pinacle.readers.edge import edge_state
-from pinacle.readers.host import host_size
-from pinacle.readers.pod import pod_states
 from pinacle.records import PodPlanResult, PodRollout, frozen_mapping
 
 if TYPE_CHECKING:
@@ -46,16 +44,7 @@ def plan_rollout(
     images = tuple(p.container.image for p in plans)
     fleet = len(session.hosts) + len(session.unreachable) > 1
     if fleet:
-        states = session.read_all(pod_states(images))
-        sizes = session.read_all(host_size())
-        members = fleet_hosts(
-            session.hosts,
-            states,
-            sizes,
-            session.unreachable,
-            data={h.name: {key: h.data.get(key) for key in PlacementHostData.model_fields} for h in session.hosts},
-            groups={h.name: h.groups for h in session.hosts},
-        )
+        states, members = read_fleet(session, images)
         decisions = place(plans, members, host=host, force=force)
         if placements is not None:
             placements.update(decisions)

@@ -1,4 +1,4 @@
-"""``pinacle move SLUG --to HOST``: carry a pod to another host of its fleet."""
+"""``pinacle move SLUG --to HOST``, ``drain HOST``, ``undrain HOST``: pods between the hosts of a fleet."""
 
 from __future__ import annotations
 
@@ -27,3 +27,30 @@ def move(slug: str, to: str, target: str | None, timeout: float, as_json: bool) 
         echo_json({"pods": [r.to_json() for r in records]})
     else:
         echo_urls(records)
+
+
+@click.command()
+@click.argument("host")
+@target_option
+@timeout_option
+@json_option
+@report_errors
+def drain(host: str, target: str | None, timeout: float, as_json: bool) -> None:
+    """Move every pod off HOST (each to the host with the most room its placement allows) and place no
+    new pod there until `pinacle undrain HOST`. Run again, it finishes what an interrupted drain left."""
+    records = move_case.drain(resolve_target(target), host, timeout, progress_lines(quiet=as_json))
+    if as_json:
+        echo_json({"drained": host, "pods": [r.to_json() for r in records]})
+        return
+    echo_urls(records)
+    click.echo(f"{host} is drained: no new pod is placed there until `pinacle undrain {host}`")
+
+
+@click.command()
+@click.argument("host")
+@target_option
+@report_errors
+def undrain(host: str, target: str | None) -> None:
+    """Let placement put new pods on HOST again (after `pinacle drain HOST`)."""
+    move_case.undrain(resolve_target(target), host)
+    click.echo(f"{host} takes new pods again")

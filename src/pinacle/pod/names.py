@@ -23,6 +23,8 @@ POD_HOME = f"/home/{POD_USER}"
 # On the host, where no tenant can write: the authoritative record of each deployed pod, and the
 # host-wide lock under which host ports are claimed. Both directories are root-only (0700).
 RECORD_DIR = "/var/lib/pinacle/pods"
+# Present on a host that `pinacle drain` emptied: placement puts no new pod there until `undrain`.
+DRAINED_MARKER = "/var/lib/pinacle/drained"
 LOCK_DIR = "/run/pinacle"
 PORT_LOCK = f"{LOCK_DIR}/ports.lock"
 # The host script that claims a port and creates, configures and starts a pod container

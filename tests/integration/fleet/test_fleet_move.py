@@ -109,3 +109,22 @@ def test_no_move_snapshot_is_left_behind(fleet: Fleet, moved_pod: dict[str, str]
                for h in fleet.hosts}  # fmt: skip
     assert listing["fleet-host1"] == listing["fleet-host2"] == []
     assert len(listing["fleet-host3"]) == 2  # archive and manifest of the snapshot the pod runs from
+
+
+def test_drain_moves_the_pods_off_and_keeps_new_ones_away(
+    fleet: Fleet, moved_pod: dict[str, str], tmp_path: Path
+) -> None:
+    drained = json.loads(pinacle("drain", "fleet-host3", "--json").stdout)
+    assert [p["host"] for p in drained["pods"]] in (["fleet-host1"], ["fleet-host2"])
+    assert engine_holders(fleet, "ps -a") == [drained["pods"][0]["host"]]
+    assert checksum() == moved_pod["checksum"]
+    path = tmp_path / "pinned.yaml"
+    path.write_text(
+        yaml.safe_dump({"name": "pinned", "slug": f"{SLUG}-pin", "services": ["web-terminal"],
+                        "placement": {"hosts": ["fleet-host3"]}})
+    )  # fmt: skip
+    refused = pinacle("deploy", str(path), "--dry-run", check=False)
+    assert refused.returncode != 0 and "fleet-host3: unschedulable" in refused.stderr, refused.stderr
+    pinacle("undrain", "fleet-host3")
+    placed = pinacle("deploy", str(path), "--dry-run", check=False)
+    assert placed.returncode == 2 and f"pod {SLUG}-pin: placed on fleet-host3" in placed.stdout
