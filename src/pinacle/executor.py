@@ -261,6 +261,11 @@ class Session:
             disconnect_all(self._state)
 
     @property
+    def fleet(self) -> bool:
+        """Does the target have several hosts (answering or not)? Then each pod lives on one of them."""
+        return len(self.hosts) + len(self.unreachable) > 1
+
+    @property
     def local(self) -> bool:
         """Is this the ``@local`` target, read (and rolled out) without pyinfra?"""
         return self.target == LOCAL_TARGET

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from pinacle import executor
 from pinacle.app.fleet import place, read_fleet
+from pinacle.edge.settings import EdgeSettings
 from pinacle.errors import DeployError, HostError, PortClaimLost, UsageError
 from pinacle.fleet.placement import PlacementDecision
 from pinacle.pod.desired import PodPlan
@@ -33,16 +34,18 @@ def plan_rollout(
     host: str | None = None,
     force: bool = False,
     placements: dict[str, PlacementDecision] | None = None,
+    edges: Mapping[str, EdgeSettings | None] | None = None,
 ) -> list[tuple[Any, PodDiff, str | None]]:
     """(host, diff, image ID) for every pod of the run: one read per host, all hosts at once.
 
     On a single host every pod goes there. On a fleet (an inventory of several hosts) each pod
     goes on one host only, chosen by :func:`pinacle.app.fleet.place`: the one that holds it, else
     the one with the most room (``host`` forces one, ``force`` re-places a pod whose host did not
-    answer); its decision is stored in ``placements`` when given.
+    answer); its decision is stored in ``placements`` when given. ``edges``: each host's edge
+    settings, when the caller has read them already (else they are read here).
     """
     images = tuple(p.container.image for p in plans)
-    fleet = len(session.hosts) + len(session.unreachable) > 1
+    fleet = session.fleet
     if fleet:
         states, members = read_fleet(session, images)
         decisions = place(plans, members, host=host, force=force)
@@ -57,7 +60,7 @@ def plan_rollout(
         if not mine:
             continue
         state = states[target_host.name] if fleet else executor.observe_pods(target_host, images)
-        edge = session.read(target_host, edge_state())
+        edge = edges[target_host.name] if edges is not None else session.read(target_host, edge_state())
         taken = state.taken_ports()
         for pod_plan in mine:
             observed = state.observe(pod_plan.slug, pod_plan.container.image, pod_plan.network, pod_plan.volume)
@@ -154,7 +157,9 @@ def roll_out(
             step("read", f"reading {target}")
             for name, why in sorted(session.unreachable.items()):
                 step("unreachable", f"{name} did not answer ({why}); no pod is placed there", host=name)
-            diffs = plan_rollout(session, plans, host, force)
+            # Read once per attempt: the plan refuses what the edge would not serve, the URLs are its.
+            edges = session.read_all(edge_state())
+            diffs = plan_rollout(session, plans, host, force, edges=edges)
             if found := problems(diffs):
                 raise HostError("\n".join(found))
             pending: dict[str, list[tuple[PodDiff, str | None]]] = {}
@@ -189,7 +194,7 @@ def roll_out(
                 only = mine[0].plan.slug if len(mine) == 1 else None
                 step("wait", f"waiting for services of {slugs} on {pod_host.name}", only, pod_host.name)
                 ports = [(d.plan, d.host_port) for d in mine if d.host_port is not None]
-                edge = session.read(pod_host, edge_state())
+                edge = edges[pod_host.name]
                 statuses = executor.wait_until_all_healthy(pod_host, ports, timeout, step)
                 results += [
                     PodRollout(

@@ -234,7 +234,7 @@ def restore(
             )
     # A snapshot lives on the host it was taken on, and comes back there: on a fleet, that one host.
     where = [host for host, _candidate in found]
-    fleet = len(session.hosts) + len(session.unreachable) > 1
+    fleet = session.fleet
     if fleet and len(where) > 1:
         listed = ", ".join(sorted(h.name for h in where))
         raise TargetError(

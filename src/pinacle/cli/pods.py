@@ -47,14 +47,14 @@ def list_command(target: str | None, as_json: bool) -> None:
     target = resolve_target(target)
     with executor.session(target) as session:
         records = pods.list_pods(session)
-        total = len(session.hosts) + len(session.unreachable)
+        fleet, total = session.fleet, len(session.hosts) + len(session.unreachable)
         unreachable = dict(session.unreachable)
     if as_json:
         echo_json({"pods": [r.to_json() for r in records], "unreachable": sorted(unreachable)})
     elif not records:
         click.echo("no pods")
     else:
-        _print_pods(records, fleet=total > 1)
+        _print_pods(records, fleet=fleet)
     if unreachable:  # a partial list is not a full one: exit 3, naming each host that did not answer
         named = "; ".join(f"{name}: {why}" for name, why in sorted(unreachable.items()))
         raise TargetError(
