@@ -12,7 +12,8 @@ mypy
 mapfile -t host_shell_scripts < <(grep -l '^#!.*\bsh$\|^#!.*bash$' src/pinacle/host_scripts/*)
 shellcheck -e SC1091 scripts/*.sh docker/*.sh docker/lib/*.sh docker/ttyd/*.sh docker/images/*/setup.sh \
     docker/rootfs/usr/local/bin/pinacle-reload "${host_shell_scripts[@]}"
-pytest tests/unit tests/lima tests/integration tests/browser "$@"
+# The slowest tests are printed so that the suite's time budget can be kept honestly.
+pytest --durations=40 tests/unit tests/lima tests/integration tests/browser "$@"
 # The testinfra checks look at the pods a host has: give them one (pods/example.yaml under a slug
 # of its own), and take it away afterwards.
 pod_file=$(mktemp --suffix=.yaml)
