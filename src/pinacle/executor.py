@@ -26,8 +26,9 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from pinacle.errors import DeployError, HealthError, HostError, PortClaimLost, TargetError
+from pinacle.errors import ConflictError, DeployError, HealthError, HostError, PortClaimLost, TargetError
 from pinacle.pod.health import healthy
+from pinacle.pod.names import LOCK_DIR
 from pinacle.pod.observed import HostPods
 from pinacle.pod.ports import CLAIM_LOST_MESSAGE
 from pinacle.progress import Progress, silent
@@ -581,6 +582,53 @@ def output_lines(host: Any, argv: list[str]) -> Iterator[str]:
             process.terminate()
         process.stdout.close()
         process.wait()
+
+
+LOCK_HELD = b"pinacle: lock held"
+
+
+@contextmanager
+def host_lock(host: Any, paths: str | Sequence[str], what: str, wait: int = 120) -> Iterator[None]:
+    """Hold the flocks ``paths`` on ``host`` while the block runs; ConflictError naming ``what``
+    if another run still holds one after ``wait`` seconds.
+
+    A lock that spans several commands: one process on the host (``flock ... cat``) holds it for as
+    long as its standard input, our pipe, stays open. However this run ends, even by SIGKILL, the
+    pipe closes (for SSH hosts the ssh client's, then the remote channel's), ``cat`` exits and
+    the lock is free: no stale lock to clear by hand. Through a connector other than local or
+    SSH no lock is taken. The wait is per lock.
+    """
+    holder = f"echo {shlex.quote(LOCK_HELD.decode())}; exec cat >/dev/null"
+    # Several locks: one flock inside the other, always taken in sorted order (no two runs deadlock).
+    taking = " ".join(
+        f"flock -w {int(wait)} {shlex.quote(path)}"
+        for path in sorted({paths} if isinstance(paths, str) else set(paths))
+    )
+    script = f"mkdir -p -m 0700 {LOCK_DIR} && exec {taking} sh -c {shlex.quote(holder)}"
+    argv = _local_argv(host, ["sh", "-c", script])
+    if argv is None:
+        yield
+        return
+    process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert process.stdin is not None and process.stdout is not None and process.stderr is not None
+    try:
+        if process.stdout.readline().strip() != LOCK_HELD:
+            code = process.wait()
+            detail = process.stderr.read().decode("utf-8", errors="replace").strip()
+            if code == 1 and not detail:  # flock -w: the wait ran out
+                raise ConflictError(f"{host.name}: {what} is busy: another run held it for {wait}s; try again")
+            raise HostError(f"{host.name}: could not take the lock of {what}: {detail or f'exit status {code}'}")
+        yield
+    finally:
+        with contextlib.suppress(BrokenPipeError):
+            process.stdin.close()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        process.stdout.close()
+        process.stderr.close()
 
 
 def pipe_between(source: Any, source_argv: list[str], target: Any, target_argv: list[str]) -> None:

@@ -23,7 +23,6 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
-    JsonValue,
     SerializerFunctionWrapHandler,
     Strict,
     StringConstraints,
@@ -114,7 +113,13 @@ _CHECKS = {
 
 UNSANDBOXED_RUNTIMES = frozenset({"runc", "crun", "youki", "io.containerd.runc.v2"})
 """Runtimes that would run a pod without gVisor; never accepted, not even as a fallback."""
-_UNSANDBOXED_JSON: list[JsonValue] = [*sorted(UNSANDBOXED_RUNTIMES)]
+# JSON Schema patterns have no case-insensitive flag: each letter becomes a class of both cases.
+_UNSANDBOXED_JSON_PATTERN = "^(?:{})$".format(
+    "|".join(
+        "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else re.escape(c) for c in name)
+        for name in sorted(UNSANDBOXED_RUNTIMES)
+    )
+)
 
 _MEMORY_UNITS_MB = {
     "k": Decimal(1) / 1024,
@@ -243,7 +248,8 @@ def _check_image(value: str) -> str:
 
 
 def _check_runtime(value: str) -> str:
-    if value in UNSANDBOXED_RUNTIMES:
+    # Docker's runtime names are case-sensitive, but "RunC" is refused too: it could only be meant as runc.
+    if value.lower() in UNSANDBOXED_RUNTIMES:
         raise _error(
             f"{value} is not a sandbox: pods always run under gVisor "
             "(use runsc or another name the host registered for runsc)"
@@ -447,7 +453,7 @@ class PodSpec(BaseModel):
             description="Docker runtime name of gVisor on the host; runc is refused",
             json_schema_extra={
                 "pattern": RUNTIME_PATTERN,
-                "not": {"enum": _UNSANDBOXED_JSON},
+                "not": {"pattern": _UNSANDBOXED_JSON_PATTERN},
             },
         )
     )

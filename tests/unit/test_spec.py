@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import jsonschema
 import pytest
 from pydantic import ValidationError
 
@@ -150,7 +151,7 @@ def test_gvisor_runtime_names_are_accepted(runtime: str) -> None:
     assert pod(runtime=runtime).runtime == runtime
 
 
-@pytest.mark.parametrize("runtime", ["runc", "crun", "io.containerd.runc.v2"])
+@pytest.mark.parametrize("runtime", ["runc", "crun", "io.containerd.runc.v2", "RunC", "CRUN", "io.containerd.RUNC.v2"])
 def test_runtimes_without_a_sandbox_are_refused_naming_gvisor(runtime: str) -> None:
     with pytest.raises(ValidationError) as error:
         pod(runtime=runtime)
@@ -325,7 +326,19 @@ def test_json_schema_carries_the_same_rules_as_the_validators() -> None:
     properties = pod_json_schema()["properties"]
     assert properties["slug"]["pattern"] == SLUG_PATTERN
     assert properties["services"]["items"]["enum"] == list(CATALOG)
-    assert "runc" in properties["runtime"]["not"]["enum"]
+    assert properties["runtime"]["pattern"] == RUNTIME_PATTERN
+
+
+@pytest.mark.parametrize("runtime", ["runc", "RunC", "CRUN", "youki", "io.containerd.Runc.v2"])
+def test_json_schema_refuses_unsandboxed_runtimes_in_any_case(runtime: str) -> None:
+    schema = pod_json_schema()["properties"]["runtime"]
+    assert not jsonschema.Draft202012Validator(schema).is_valid(runtime)
+
+
+@pytest.mark.parametrize("runtime", ["runsc", "runsc-kvm", "io.gvisor.v1", "runcx", "io.containerd.runcXv2"])
+def test_json_schema_accepts_gvisor_runtime_names(runtime: str) -> None:
+    schema = pod_json_schema()["properties"]["runtime"]
+    assert jsonschema.Draft202012Validator(schema).is_valid(runtime)
 
 
 # --- Limits: nothing unbounded reaches docker run, the router or the supervisor -------------------

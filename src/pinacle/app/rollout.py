@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -10,9 +11,10 @@ from pinacle import executor
 from pinacle.app.fleet import place, read_fleet
 from pinacle.edge.settings import EdgeSettings
 from pinacle.errors import DeployError, HostError, PortClaimLost, UsageError
-from pinacle.fleet.placement import PlacementDecision
+from pinacle.fleet.placement import Outcome, PlacementDecision
 from pinacle.pod.desired import PodPlan
 from pinacle.pod.diff import Action, PodDiff, diff_pod
+from pinacle.pod.names import lock_path
 from pinacle.pod.report import service_url
 from pinacle.progress import Progress, silent
 from pinacle.readers.edge import edge_state
@@ -71,6 +73,22 @@ def plan_rollout(
                 taken[diff.host_port] = pod_plan.slug  # the next pod of this run must not take it too
             diffs.append((target_host, diff, observed.image_id))
     return diffs
+
+
+def lock_placements(session: executor.Session, slugs: Sequence[str], held: contextlib.ExitStack) -> None:
+    """Take the placement locks of the new pods ``slugs`` on every host that answered, kept until
+    ``held`` closes. The caller reads the fleet again under them.
+
+    Two runs that place one new pod at once (from two terminals, or seeing two different fleets)
+    could each find it nowhere and put it on two hosts. Under the slug's lock on every host the
+    second run waits, then finds the pod where the first put it. Two runs that share no
+    answering host cannot be told apart; :func:`pinacle.app.fleet.place` refuses a new pod while a
+    host is silent unless ``--force``.
+    """
+    paths = [lock_path("place", slug) for slug in slugs]
+    what = f"placement of pod {', '.join(slugs)}"
+    for member in sorted(session.hosts, key=lambda h: str(h.name)):  # one order everywhere: no deadlock
+        held.enter_context(executor.host_lock(member, paths, what))
 
 
 def problems(diffs: Sequence[tuple[Any, PodDiff, str | None]]) -> list[str]:
@@ -153,13 +171,17 @@ def roll_out(
     # claim sees the network its first attempt made and must still count the pod as new.
     created: dict[str, dict[str, bool]] = {}
     for attempt in range(1, CLAIM_ATTEMPTS + 1):
-        with executor.session(target) as session:
+        with executor.session(target) as session, contextlib.ExitStack() as placing:
             step("read", f"reading {target}")
             for name, why in sorted(session.unreachable.items()):
                 step("unreachable", f"{name} did not answer ({why}); no pod is placed there", host=name)
             # Read once per attempt: the plan refuses what the edge would not serve, the URLs are its.
             edges = session.read_all(edge_state())
-            diffs = plan_rollout(session, plans, host, force, edges=edges)
+            placements: dict[str, PlacementDecision] = {}
+            diffs = plan_rollout(session, plans, host, force, placements, edges)
+            if new := sorted(slug for slug, d in placements.items() if d.outcome is not Outcome.STAYS):
+                lock_placements(session, new, placing)
+                diffs = plan_rollout(session, plans, host, force, placements, edges)
             if found := problems(diffs):
                 raise HostError("\n".join(found))
             pending: dict[str, list[tuple[PodDiff, str | None]]] = {}
@@ -173,6 +195,7 @@ def roll_out(
                 if pending:
                     step("apply", f"changing {', '.join(d.plan.slug for ds in pending.values() for d, _i in ds)}")
                     executor.roll_out_pods(session, pending)
+                placing.close()  # the new pods are on their hosts now: a concurrent run finds them there
             except PortClaimLost:
                 if attempt == CLAIM_ATTEMPTS:
                     remove_what_failed_pods_left(target, created, step)

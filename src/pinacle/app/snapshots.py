@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +20,7 @@ from pinacle.errors import (
 )
 from pinacle.pod.desired import PodPlan, plan_pod
 from pinacle.pod.diff import PodDiff, diff_pod
+from pinacle.pod.names import lock_path
 from pinacle.pod.observed import ObservedPod
 from pinacle.pod.report import pod_record, spec_from_data
 from pinacle.pod.settings import DeploySettings
@@ -244,9 +246,43 @@ def restore(
         raise TargetError(f"snapshot {name} is not on every host of {session.target}; pick one")
     record = found[0][1]
     slug = new_slug or record.source
+    checked = where if on is not None else session.hosts
+    # Two restores of one slug at once would both find it absent and both build it: the check and
+    # the build run under the slug's restore lock on each host it is checked on, taken in one order.
+    with contextlib.ExitStack() as retries:
+        with contextlib.ExitStack() as locks:
+            for host in sorted(checked, key=lambda h: str(h.name)):
+                locks.enter_context(executor.host_lock(host, lock_path("restore", slug), f"restores of pod {slug}"))
+            session, where, plan = _restore_locked(session, where, checked, record, slug, replace, step, retries)
+        results = []
+        restored_on = {h.name for h in where}
+        for host, container in pods(session, slug):
+            if host.name not in restored_on:
+                continue  # a move's source, stopped until the move removes it
+            if container.host_port is None:
+                raise HostError(f"{host.name}: pod {slug} holds no host port")
+            step("wait", f"waiting for services of {slug} on {host.name}", slug, host.name)
+            statuses = executor.wait_until_healthy(host, plan, container.host_port, timeout, step)
+            results.append(pod_record(container, host.name, statuses, edge=session.read(host, edge_state())))
+        return results
+
+
+def _restore_locked(
+    session: executor.Session,
+    where: list[Any],
+    checked: Sequence[Any],
+    record: SnapshotRecord,
+    slug: str,
+    replace: bool,
+    step: Progress,
+    retries: contextlib.ExitStack,
+) -> tuple[executor.Session, list[Any], PodPlan]:
+    """The part of :func:`restore` under the slug's lock: refuse what exists (or finish what a killed
+    restore left), then build the pod. The session it ended in (a lost port claim opens a new one,
+    closed with ``retries``), the hosts it built on there, and the pod's plan."""
     kept_port: int | None = None
     unfinished: RestoreMarker | None = None
-    for host in where if on is not None else session.hosts:
+    for host in checked:
         objects = session.read(host, pod_objects(slug))
         marker = host_snapshots(session, host).restores.get(slug)
         if marker is not None and marker.snapshot == record.name:
@@ -273,28 +309,17 @@ def restore(
     marker = RestoreMarker(slug, record.name, kept_port)
     # What an interrupted restore built is removed like a replaced pod, then built again.
     rebuild = replace or unfinished is not None
-    with contextlib.ExitStack() as retries:
-        for attempt in range(1, CLAIM_ATTEMPTS + 1):
-            try:
-                _restore_once(session, where, plan, snapshot_archive(record.name), rebuild, marker)
-                break
-            except PortClaimLost:
-                if attempt == CLAIM_ATTEMPTS:
-                    raise
-                rebuild = True  # the lost attempt made the network and workspace already
-                step("retry", "a concurrent deploy claimed the chosen port; reading the host again", slug)
-                # A pyinfra state runs its operations once: a new attempt needs a new session.
-                session = retries.enter_context(executor.session(session.target))
-                names = {h.name for h in where}
-                where = [h for h in session.hosts if h.name in names]
-        results = []
-        restored_on = {h.name for h in where}
-        for host, container in pods(session, slug):
-            if host.name not in restored_on:
-                continue  # a move's source, stopped until the move removes it
-            if container.host_port is None:
-                raise HostError(f"{host.name}: pod {slug} holds no host port")
-            step("wait", f"waiting for services of {slug} on {host.name}", slug, host.name)
-            statuses = executor.wait_until_healthy(host, plan, container.host_port, timeout, step)
-            results.append(pod_record(container, host.name, statuses, edge=session.read(host, edge_state())))
-        return results
+    for attempt in range(1, CLAIM_ATTEMPTS + 1):
+        try:
+            _restore_once(session, where, plan, snapshot_archive(record.name), rebuild, marker)
+            break
+        except PortClaimLost:
+            if attempt == CLAIM_ATTEMPTS:
+                raise
+            rebuild = True  # the lost attempt made the network and workspace already
+            step("retry", "a concurrent deploy claimed the chosen port; reading the host again", slug)
+            # A pyinfra state runs its operations once: a new attempt needs a new session.
+            session = retries.enter_context(executor.session(session.target))
+            names = {h.name for h in where}
+            where = [h for h in session.hosts if h.name in names]
+    return session, where, plan

@@ -150,6 +150,41 @@ def test_concurrent_deploys_of_one_new_slug_end_with_the_pod_on_one_host(
             remove_by_label(host, slug)
 
 
+def test_deploys_of_one_new_slug_forced_to_two_hosts_at_once_end_with_it_on_one(
+    fleet: Fleet, placed: dict[str, Any], tmp_path: Path
+) -> None:
+    # Two runs that would each put the pod on another host (here: --host; in life, two views of the
+    # fleet): without the fleet-wide placement lock both find it nowhere and both create it.
+    slug = f"{PREFIX}-forced"
+    path = pod_file(tmp_path, slug, memory="256m")
+    env = {k: v for k, v in os.environ.items() if k not in ("PINACLE_INVENTORY", "PINACLE_FLEET_HOSTS")}
+    env["PINACLE_PUBLISH_ADDRESS"] = "0.0.0.0"
+    try:
+        runs = [
+            subprocess.Popen(
+                [sys.executable, "-m", "pinacle.cli.deploy", "-i", str(INVENTORY), "--host", host.name, str(path)],
+                cwd=REPO,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for host in fleet.hosts[:2]
+        ]
+        outcomes = []
+        for run in runs:
+            _out, err = run.communicate(timeout=600)
+            outcomes.append((run.returncode, err))
+        assert sorted(code for code, _err in outcomes) == [0, 4], outcomes
+        (refused,) = [err for code, err in outcomes if code != 0]
+        assert "move it with pinacle move" in refused, refused
+        assert len(holders(fleet, slug)) == 1
+    finally:
+        pinacle("delete", slug, "--purge", check=False)
+        for host in fleet.hosts:
+            remove_by_label(host, slug)
+
+
 @pytest.fixture
 def third_host_down(fleet: Fleet) -> Iterator[FleetHost]:
     host = fleet.hosts[2]

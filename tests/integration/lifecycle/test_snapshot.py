@@ -259,3 +259,32 @@ def test_concurrent_snapshots_of_one_name_one_wins_the_other_is_a_conflict(
     assert state is not None and state["state"] == "complete" and state["leftovers"] == []
     assert not run("docker", "images", "-q", f"pinacle-snapshot-tmp/{slug}").stdout.strip()
     assert not (SNAPSHOT_DIR / f"{name}.tar.part").exists()
+
+
+def test_concurrent_restores_of_one_slug_build_it_once_the_others_are_conflicts(
+    pod: dict[str, Any], slugs: list[str], snapshot_names: list[str]
+) -> None:
+    name = f"{pod['slug']}-twice"
+    snapshot_names.append(name)
+    pinacle_json("snapshot", pod["slug"], name)
+    restored_slug = new_slug("snap-c")
+    slugs.append(restored_slug)
+    racers = [
+        subprocess.Popen(
+            ["pinacle", "restore", name, "--as", restored_slug],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            text=True,
+        )
+        for _ in range(3)
+    ]
+    outcomes = []
+    for racer in racers:
+        _out, err = racer.communicate(timeout=300)
+        outcomes.append((racer.returncode, err))
+    assert sorted(code for code, _err in outcomes) == [0, 9, 9], outcomes
+    assert all(f"pod {restored_slug}" in err and "exists" in err for code, err in outcomes if code == 9), outcomes
+    objects = labelled(restored_slug)
+    assert len(objects["container"]) == 1 and len(objects["network"]) == 1, objects
+    assert pinacle_json("status", restored_slug)["pods"][0]["healthy"] is True
