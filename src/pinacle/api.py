@@ -29,6 +29,7 @@ from typing import Any, TypeVar
 from pinacle import executor
 from pinacle.app import access as access_cases
 from pinacle.app import doctor as doctor_checks
+from pinacle.app import move as move_cases
 from pinacle.app import pods as pod_cases
 from pinacle.app import rollout as rollout_cases
 from pinacle.app import snapshots as snapshot_cases
@@ -450,6 +451,83 @@ class PodManager:
         """
         with self._session() as session:
             return snapshot_cases.prune_snapshots(session, dry_run=dry_run)
+
+    # -- fleets ----------------------------------------------------------------------------
+
+    def move(
+        self, slug: str, to: str, *, timeout: float | None = None, progress: ProgressCallback | None = None
+    ) -> PodStatus:
+        """Carry pod ``slug`` to host ``to`` of the target's inventory (``pinacle move SLUG --to HOST``):
+        stopped, snapshotted, its image and workspace carried (the archive checked by SHA-256),
+        restored on ``to`` under the same slug, then removed with its workspace from the host it
+        left. Its record on ``to``.
+
+        + slug: the pod, on any host of the target
+        + to: the name of the inventory host to carry it to
+        + timeout: seconds its services have to answer on ``to`` (default: the manager's)
+        + progress: called for each step (default: the manager's)
+
+        At most one copy runs (the source is stopped before the copy starts) and a copy of the
+        workspace is on disk throughout; a move interrupted anywhere is finished by calling it
+        again. Raises TargetError for a host the inventory lacks or that does not answer,
+        PodNotFound if no host holds the pod, ConflictError if several do, HostError when a host
+        cannot give or take it, HealthError when its services stay unhealthy on ``to``.
+
+        **Example:**
+
+        .. code:: python
+
+            fleet = PodManager("inventory/fleet-test.py")  # a fleet: every host of the inventory
+            moved = fleet.move("apimove-example", to="fleet-host2")
+            print(moved.host, moved.healthy)  # fleet-host2 True
+        """
+        with self._locked(slug):
+            wait = self.timeout if timeout is None else timeout
+            records = move_cases.move(self.target, slug, to, wait, self._progress(progress))
+            return self._one(records, slug)
+
+    def drain(
+        self, host: str, *, timeout: float | None = None, progress: ProgressCallback | None = None
+    ) -> list[PodStatus]:
+        """Mark ``host`` drained, so that placement puts no new pod there, and move each of its pods
+        to the host with the most room among those its ``placement:`` allows (``pinacle drain
+        HOST``); the moved pods' records, where they went.
+
+        + host: the name of the inventory host to empty
+        + timeout: seconds each moved pod's services have to answer (default: the manager's)
+        + progress: called for each step (default: the manager's)
+
+        Each pod is moved as :meth:`move` moves it, under that pod's lock. Called again, it
+        finishes what an interrupted drain left. Raises TargetError for a host the inventory
+        lacks, HostError when no other host can take a pod (the host stays drained), and what
+        :meth:`move` raises.
+
+        **Example:**
+
+        .. code:: python
+
+            drained = fleet.drain("fleet-host2")
+            print([(pod.slug, pod.host) for pod in drained])  # where each of its pods went
+        """
+        wait = self.timeout if timeout is None else timeout
+        return move_cases.drain(self.target, host, wait, self._progress(progress), lock=self._locked)
+
+    def undrain(self, host: str) -> None:
+        """Let placement put new pods on ``host`` again, after :meth:`drain` (``pinacle undrain
+        HOST``). Its pods are not moved back.
+
+        + host: the name of the inventory host
+
+        Raises TargetError for a host the inventory lacks or that does not answer, HostError when
+        its drained mark cannot be removed.
+
+        **Example:**
+
+        .. code:: python
+
+            fleet.undrain("fleet-host2")
+        """
+        move_cases.undrain(self.target, host)
 
     # -- other platforms ---------------------------------------------------------------------
 

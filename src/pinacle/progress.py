@@ -13,7 +13,7 @@ class ProgressEvent:
     """One step of a call.
 
     + step: what kind of step: ``read``, ``apply``, ``retry``, ``wait``, ``healthy``, ``start``,
-      ``snapshot``, ``restore``
+      ``snapshot``, ``restore``, ``move``, ``drain``
     + message: the line the CLI prints for it
     + pod: the slug it concerns, or None for the whole target
     + host: the host it concerns, or None

@@ -54,12 +54,14 @@ POD_MANAGER_METHODS = [
     "delete",
     "delete_snapshot",
     "doctor",
+    "drain",
     "exec",
     "export_kubernetes",
     "list_pods",
     "list_snapshots",
     "login_url",
     "logs",
+    "move",
     "plan",
     "pod_token",
     "prune_snapshots",
@@ -68,6 +70,7 @@ POD_MANAGER_METHODS = [
     "start",
     "status",
     "stop",
+    "undrain",
 ]
 RECORDS = ["DoctorCheck", "ExecResult", "HostReport", "PlannedChange", "PodPlanResult", "PodRollout", "PodStatus"]
 RECORDS += ["ProgressEvent", "ServiceStatus", "SnapshotInfo", "PodToken", "LoginLink"]

@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import shlex
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from pinacle import executor
@@ -165,10 +166,21 @@ def _mark_drained(target: str, host_name: str, drained: bool) -> None:
             raise HostError(f"{host_name}: could not {'mark' if drained else 'unmark'} it drained: {err.strip()}")
 
 
-def drain(target: str, host_name: str, timeout: float = 180.0, progress: Progress | None = None) -> list[PodStatus]:
+def _no_lock(_slug: str) -> AbstractContextManager[object]:
+    return nullcontext()
+
+
+def drain(
+    target: str,
+    host_name: str,
+    timeout: float = 180.0,
+    progress: Progress | None = None,
+    lock: Callable[[str], AbstractContextManager[object]] = _no_lock,
+) -> list[PodStatus]:
     """Mark ``host_name`` drained (placement puts no new pod there), then move each of its pods to the
     host with the most room among those its ``placement:`` allows; the pods' records where they went.
-    Drained first, so nothing lands there meanwhile; run again, it finishes what a killed run left."""
+    Drained first, so nothing lands there meanwhile; run again, it finishes what a killed run left.
+    ``lock(slug)`` is held around each pod's move (the Python API's per-pod thread lock)."""
     step = progress or silent()
     _mark_drained(target, host_name, True)
     moved: list[PodStatus] = []
@@ -185,7 +197,8 @@ def drain(target: str, host_name: str, timeout: float = 180.0, progress: Progres
         if decision.host is None:
             raise HostError(f"{host_name} stays drained with pod {record.slug} on it: {decision.reason}")
         step("drain", f"moving pod {record.slug} to {decision.host}: {decision.reason}", record.slug, decision.host)
-        moved += move(target, record.slug, decision.host, timeout, step)
+        with lock(record.slug):
+            moved += move(target, record.slug, decision.host, timeout, step)
 
 
 def undrain(target: str, host_name: str) -> None:
