@@ -260,6 +260,13 @@ class Session:
             from pyinfra.api.connect import disconnect_all
 
             disconnect_all(self._state)
+            # pyinfra's SSH connector keeps its client open on disconnect (it only drops its SFTP
+            # cache): close it, or a long-lived PodManager holds one connection per host per call.
+            for pyinfra_host in self._state.inventory:
+                client = getattr(pyinfra_host.connector, "client", None)
+                if client is not None and callable(getattr(client, "close", None)):
+                    client.close()
+                    pyinfra_host.connector.client = None  # type: ignore[attr-defined]
 
     @property
     def fleet(self) -> bool:

@@ -141,7 +141,7 @@ class _Refused(yaml.MarkedYAMLError):
 # libyaml's scanner and parser when PyYAML has them (ten times faster than PyYAML's own, which a
 # run of fifty pod files feels), under PyYAML's Python composer, which the bounds below need.
 if yaml.__with_libyaml__:
-    from yaml.cyaml import CParser as _Parser
+    from yaml._yaml import CParser as _Parser
 else:  # pragma: no cover - PyYAML built without libyaml
 
     class _Parser(yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser):  # type: ignore[no-redef]
@@ -185,6 +185,7 @@ class PodYamlLoader(yaml.composer.Composer, _Parser, yaml.constructor.SafeConstr
             if event.anchor in self._open_anchors:
                 raise _Refused(None, "an alias inside its own anchor makes a recursive value", event.start_mark)
             return super().compose_node(parent, index)
+        assert event is not None  # the composer asks for a node only while events remain
         self._composed += 1
         if self._composed > MAX_NODES:
             problem = f"more than {MAX_NODES} values; a pod file has a few dozen"
