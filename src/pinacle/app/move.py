@@ -106,6 +106,10 @@ def move(target: str, slug: str, to: str, timeout: float = 180.0, progress: Prog
         if source is None and to not in found and copy is None:
             raise PodNotFound(f"no pod {slug} on {session.target}; see `pinacle list`")
         running = source is not None and found[source.name][1].running
+        # A restore there that was killed midway left a pod that is not whole yet: it is finished
+        # (restore does that), never taken for the moved pod, before the source goes.
+        if to in found and slug in snapshot_cases.host_snapshots(session, destination).restores:
+            del found[to]
     source_name = source.name if source is not None else None
     if source_name is not None and to not in found:
         if running:  # a move starting now: a snapshot of this name anywhere is an older move's

@@ -17,7 +17,7 @@ from pinacle.pod.observed import ContainerRecord, HostPods
 from pinacle.pod.report import parse_routes, plan_from_container, pod_record, with_record
 from pinacle.progress import Progress, silent
 from pinacle.readers.edge import edge_state
-from pinacle.readers.host import path_exists
+from pinacle.readers.host import docker_server, path_exists
 from pinacle.readers.pod import pod_objects, pod_states
 from pinacle.records import PodStatus
 
@@ -33,20 +33,25 @@ def require_pod(session: executor.Session, slug: str, doing: str = "see `pinacle
 
 
 def require_docker(session: executor.Session) -> None:
-    for host in session.hosts:
-        if not executor.docker_is_up(host):
-            raise HostError(f"{host.name}: Docker is not running; see `pinacle doctor`")
+    """HostError naming the first host (by name) whose Docker is not running; all hosts asked at once."""
+    servers = session.read_all(docker_server())
+    for name in sorted(servers):
+        if servers[name] is None:
+            raise HostError(f"{name}: Docker is not running; see `pinacle doctor`")
+
+
+def host_states(session: executor.Session) -> dict[str, HostPods]:
+    """Host name -> its pods, every host read at once (one host: ahead of the imports on @local)."""
+    if len(session.hosts) > 1:
+        return session.read_all(pod_states())
+    return {host.name: executor.observe_pods(host) for host in session.hosts}
 
 
 def pods(session: executor.Session, slug: str | None = None) -> list[tuple[Any, ContainerRecord]]:
-    """(host, container) for every pod on the target, or for pod ``slug``; one read per host."""
+    """(host, container) for every pod on the target, or for pod ``slug``; one read per host, at once."""
     require_docker(session)
-    return [(host, record) for host in session.hosts for record in host_pods(host, slug)]
-
-
-def host_pods(host: Any, slug: str | None = None) -> list[ContainerRecord]:
-    """The pod containers on one host, each with what its host record says (routes, pod file)."""
-    return pods_of(executor.observe_pods(host), slug)
+    states = host_states(session)
+    return [(host, record) for host in session.hosts for record in pods_of(states[host.name], slug)]
 
 
 def pods_of(state: HostPods, slug: str | None = None) -> list[ContainerRecord]:
@@ -74,13 +79,13 @@ def health_statuses(host: Any, records: list[ContainerRecord]) -> dict[str, dict
 
 def _records(session: executor.Session, slug: str | None = None, health: bool = True) -> list[PodStatus]:
     results = []
-    # A fleet is read at once, every host in parallel; one host reads ahead of the imports (@local).
-    states = session.read_all(pod_states()) if len(session.hosts) > 1 else {}
+    states = host_states(session)
+    edges = session.read_all(edge_state())
     for host in session.hosts:
-        state = states[host.name] if states else executor.observe_pods(host)
+        state = states[host.name]
         found = pods_of(state, slug)
         statuses = health_statuses(host, found) if health else {}
-        edge = session.read(host, edge_state())
+        edge = edges[host.name]
         results += [pod_record(r, host.name, statuses.get(r.slug), problem=state.problem(r), edge=edge) for r in found]
     return results
 

@@ -57,7 +57,8 @@ def host_snapshots(session: executor.Session, host: Any) -> HostSnapshots:
 def snapshots(session: executor.Session) -> list[tuple[Any, SnapshotRecord]]:
     """(host, snapshot) for every snapshot of the target, complete or not."""
     require_docker(session)
-    return [(h, s) for h in session.hosts for s in host_snapshots(session, h).snapshots]
+    found = session.read_all(snapshot_states())  # every host at once
+    return [(h, s) for h in session.hosts for s in found[h.name].snapshots]
 
 
 def snapshot_info(host: Any, record: SnapshotRecord) -> SnapshotInfo:
