@@ -41,6 +41,19 @@ def snapshot_state(name: str) -> dict[str, Any] | None:
     return listed.get(name)
 
 
+def race(*argv: str, runs: int = 3) -> list[tuple[int, str]]:
+    """``argv`` started ``runs`` times at once; (exit code, stderr) of each."""
+    racers = [
+        subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+        for _ in range(runs)
+    ]
+    outcomes = []
+    for racer in racers:
+        _out, err = racer.communicate(timeout=300)
+        outcomes.append((racer.returncode, err))
+    return outcomes
+
+
 def test_snapshot_restore_round_trip(pod: dict[str, Any], slugs: list[str], snapshot_names: list[str]) -> None:
     slug = pod["slug"]
     script = "echo kept > /workspace/data.txt && echo installed > /usr/local/share/marker.txt"
@@ -238,20 +251,7 @@ def test_concurrent_snapshots_of_one_name_one_wins_the_other_is_a_conflict(
     slug = pod["slug"]
     name = f"{slug}-race"
     snapshot_names.append(name)
-    racers = [
-        subprocess.Popen(
-            ["pinacle", "snapshot", slug, name],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            stdin=subprocess.DEVNULL,
-            text=True,
-        )
-        for _ in range(3)
-    ]
-    outcomes = []
-    for racer in racers:
-        _out, err = racer.communicate(timeout=300)
-        outcomes.append((racer.returncode, err))
+    outcomes = race("pinacle", "snapshot", slug, name)
     codes = sorted(code for code, _err in outcomes)
     assert codes == [0, 9, 9], outcomes
     assert all("already exists" in err for code, err in outcomes if code == 9), outcomes
@@ -269,20 +269,7 @@ def test_concurrent_restores_of_one_slug_build_it_once_the_others_are_conflicts(
     pinacle_json("snapshot", pod["slug"], name)
     restored_slug = new_slug("snap-c")
     slugs.append(restored_slug)
-    racers = [
-        subprocess.Popen(
-            ["pinacle", "restore", name, "--as", restored_slug],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            stdin=subprocess.DEVNULL,
-            text=True,
-        )
-        for _ in range(3)
-    ]
-    outcomes = []
-    for racer in racers:
-        _out, err = racer.communicate(timeout=300)
-        outcomes.append((racer.returncode, err))
+    outcomes = race("pinacle", "restore", name, "--as", restored_slug)
     assert sorted(code for code, _err in outcomes) == [0, 9, 9], outcomes
     assert all(f"pod {restored_slug}" in err and "exists" in err for code, err in outcomes if code == 9), outcomes
     objects = labelled(restored_slug)
