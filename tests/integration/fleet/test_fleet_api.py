@@ -14,7 +14,7 @@ import pytest
 from tests.integration.api.test_api_docstring_examples import FLEET_STORY, examples
 from tests.integration.conftest import REPO
 from tests.integration.fleet.conftest import INVENTORY, Fleet, FleetHost, pinacle
-from tests.integration.fleet.test_fleet_pods import remove_by_label
+from tests.integration.fleet.test_fleet_pods import remove_by_label, remove_move_snapshots
 
 from pinacle import HostError, PodManager, PodSpec, PodStatus
 from pinacle.pod.names import DRAINED_MARKER
@@ -70,11 +70,7 @@ def remove_everything(fleet: Fleet) -> None:
     pinacle("delete", SLUG, "--purge", check=False)
     for host in fleet.hosts:
         remove_by_label(host, SLUG)
-        host.ssh(
-            f"for i in $(docker image ls -q --filter label=pinacle.snapshot.of={SLUG}); do docker rmi -f $i; done; "
-            f"rm -f /var/lib/pinacle/snapshots/move-{SLUG}-*",
-            check=False,
-        )
+        remove_move_snapshots(host, SLUG)
         if host.name == MOVED_TO:
             host.ssh(f"rm -f {DRAINED_MARKER}", check=False)
 

@@ -17,7 +17,7 @@ import pytest
 import yaml
 from tests.integration.conftest import REPO
 from tests.integration.fleet.conftest import INVENTORY, Fleet, fleet_sh, pinacle
-from tests.integration.fleet.test_fleet_pods import remove_by_label
+from tests.integration.fleet.test_fleet_pods import remove_by_label, remove_move_snapshots
 
 pytestmark = pytest.mark.integration
 
@@ -51,11 +51,7 @@ def moved_pod(fleet: Fleet, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         pinacle("delete", SLUG, "--purge", check=False)
         for host in fleet.hosts:
             remove_by_label(host, SLUG)
-            host.ssh(
-                f"for i in $(docker image ls -q --filter label=pinacle.snapshot.of={SLUG}); do docker rmi -f $i; done; "
-                f"rm -f /var/lib/pinacle/snapshots/move-{SLUG}-*",
-                check=False,
-            )
+            remove_move_snapshots(host, SLUG)
 
 
 def test_a_moved_pod_runs_on_its_new_host_only_with_its_workspace(fleet: Fleet, moved_pod: dict[str, str]) -> None:

@@ -37,6 +37,15 @@ def remove_by_label(host: FleetHost, slug: str) -> None:
     )
 
 
+def remove_move_snapshots(host: FleetHost, slug: str) -> None:
+    """The snapshot images of pod ``slug`` and its move snapshots' files, through the host's engine."""
+    host.ssh(
+        f"for i in $(docker image ls -q --filter label=pinacle.snapshot.of={slug}); do docker rmi -f $i; done; "
+        f"rm -f /var/lib/pinacle/snapshots/move-{slug}-*",
+        check=False,
+    )
+
+
 # Module scope, one host per parameter: pytest finishes every test of one host's pod (and removes
 # it) before the next host's, so one pod of this module runs at a time.
 @pytest.fixture(scope="module", params=range(1, HOST_COUNT + 1), ids=lambda n: f"fleet-host{n}")
