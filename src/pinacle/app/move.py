@@ -22,7 +22,7 @@ import hashlib
 import shlex
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pinacle import executor
 from pinacle.app import pods as pod_cases
@@ -34,7 +34,12 @@ from pinacle.pod.names import DRAINED_MARKER
 from pinacle.pod.report import plan_from_container
 from pinacle.progress import Progress, silent
 from pinacle.records import PodStatus
-from pinacle.snapshots import SNAPSHOT_DIR, SnapshotRecord, snapshot_archive, snapshot_manifest
+from pinacle.snapshots import IN_PROGRESS, SNAPSHOT_DIR, SnapshotRecord, snapshot_archive, snapshot_manifest
+
+if TYPE_CHECKING:
+    from pinacle.deploys import snapshot as deploys
+else:  # pyinfra is imported only when a deploy runs
+    deploys = executor.lazy_module("pinacle.deploys.snapshot")
 
 
 def move_prefix(slug: str) -> str:
@@ -131,23 +136,35 @@ def move(target: str, slug: str, to: str, timeout: float = 180.0, progress: Prog
                 held = _snapshot_on(session, origin, name)
                 assert held is not None
                 _carry(origin, _host_named(session, to), held)
+    restored: list[PodStatus] | None = None
     if to not in found:
         step("move", f"restoring pod {slug} on {to}", slug, to)
-        _in_session(target, lambda s: snapshot_cases.restore(s, name, timeout=timeout, progress=step, on=to))
+        with executor.session(target) as session:
+            restored = snapshot_cases.restore(session, name, timeout=timeout, progress=step, on=to)
     if source_name is not None:
         step("move", f"removing pod {slug} from {source_name}", slug, source_name)
-        _in_session(target, lambda s: pod_cases.delete(s, slug, purge=True, only=_host_named(s, source_name)))
-        with executor.session(target) as session:
-            # This move's snapshot there, and the one the pod came to that host from (its image until now).
-            left = [
-                r.name
-                for r in snapshot_cases.host_snapshots(session, _host_named(session, source_name)).snapshots
-                if r.name.startswith(move_prefix(slug)) and r.source == slug
-            ]
-        for snapshot_name in left:
-            _delete_snapshot_on(target, snapshot_name, source_name)
-    with executor.session(target) as session:
+        _remove_source(target, slug, source_name)
+    if restored is not None:
+        return restored
+    with executor.session(target) as session:  # restored by an earlier, interrupted move
         return [status for status in pod_cases.pod_status(session, slug) if status.host == to]
+
+
+def _remove_source(target: str, slug: str, source_name: str) -> None:
+    """The pod on the host it left, with its workspace, and the move snapshots there: this move's, and
+    the one the pod came to that host from (its image until now). One session, one deploy; a snapshot
+    another pod was restored from (``restore --as``), or one being taken now, stays."""
+    with executor.session(target) as session:
+        origin = _host_named(session, source_name)
+        others = {record.image for host, record in pod_cases.pods(session) if host is origin and record.slug != slug}
+        left = [
+            record.name
+            for record in snapshot_cases.host_snapshots(session, origin).snapshots
+            if record.name.startswith(move_prefix(slug)) and record.source == slug
+            and record.state != IN_PROGRESS and record.image not in others
+        ]  # fmt: skip
+        session.apply(deploys.remove_moved_pod, on=[origin], slug=slug, snapshots=left)
+        pod_cases.forget_edge_secrets(session, slug, [origin])
 
 
 def _delete_snapshot_on(target: str, name: str, host_name: str) -> None:

@@ -62,3 +62,13 @@ def restore_pod(
     roll_out_pod(diff=diff, image_id=image_id, workspace_archive=archive)
     snapshot_ops.restore_finished(name=f"Pod {slug} is restored", slug=slug)
     refresh_edge()
+
+
+@deploy("Remove a moved pod")
+def remove_moved_pod(slug: str, snapshots: Sequence[str]) -> None:
+    """The pod a move carried away, with its workspace, and the move snapshots it leaves on this host:
+    one deploy, so the host is visited once (the snapshots go after the pod whose image one may be)."""
+    pod_ops.pod_removed(name=f"Delete pod {slug}", slug=slug, purge=True)
+    for snapshot in snapshots:
+        snapshot_ops.snapshot_removed(name=f"Delete snapshot {snapshot}", snapshot=snapshot)
+    refresh_edge()
