@@ -369,14 +369,20 @@ def roll_out_pods(session: Session, diffs: Mapping[str, Sequence[tuple[PodDiff, 
         from pinacle.operations.pod_commands import rollout_steps
 
         [host] = session.hosts
-        steps = [step for diff, image_id in diffs.get(host.name, ()) for step in rollout_steps(diff, image_id)]
-        result: ApplyResult = host.run_steps(session.target, steps)
-        edge = host.run_steps(session.target, [edge_refresh_step(host)])  # as the deploy's last step
-        result.changed[host.name] += edge.changed[host.name]
-        return result
+        return run_locally(session, [s for diff, image in diffs.get(host.name, ()) for s in rollout_steps(diff, image)])
     from pinacle.deploys.pod import roll_out_pods as deploy
 
     return session.apply(deploy, diffs=diffs)
+
+
+def run_locally(session: Session, steps: Sequence[Step]) -> ApplyResult:
+    """Run a pod deploy's ``steps`` on ``@local`` as its ``@deploy`` would, without pyinfra: in
+    order, then the edge's pod-table refresh that ends every pod deploy (read after them)."""
+    [host] = session.hosts
+    result: ApplyResult = host.run_steps(session.target, steps)
+    edge = host.run_steps(session.target, [edge_refresh_step(host)])
+    result.changed[host.name] += edge.changed[host.name]
+    return result
 
 
 def edge_refresh_step(host: Any) -> Step:

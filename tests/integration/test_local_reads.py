@@ -1,4 +1,5 @@
-"""On ``@local`` a rollout, its re-apply and the day-2 reads never load pyinfra; stop and start do."""
+"""On ``@local`` a rollout, its re-apply, the day-2 reads and stop, start and delete never load
+pyinfra: they run the same commands as the operations, without it."""
 
 from __future__ import annotations
 
@@ -59,14 +60,17 @@ def test_a_rollout_its_reapply_and_the_reads_do_without_pyinfra(pod_file: PodFac
     assert checks[f"pod {slug}"]["status"] == "ok"
 
 
-def test_stop_then_start_go_through_pyinfra_and_come_back_healthy(pod_file: PodFactory) -> None:
+def test_stop_start_and_delete_do_without_pyinfra_and_the_pod_comes_back_healthy(pod_file: PodFactory) -> None:
     path, data = pod_file("lr")
     slug = str(data["slug"])
     deploy_json(path)
     stop = cli("pinacle.cli.main", "stop", slug)
-    assert stop.returncode == 0 and "pyinfra loaded: True" in stop.stderr, stop.stderr
+    assert stop.returncode == 0 and "pyinfra loaded: False" in stop.stderr, stop.stderr
     status = cli("pinacle.cli.main", "status", slug, "--json")
     assert json.loads(status.stdout)["pods"][0]["state"] == "stopped"
     start = cli("pinacle.cli.main", "start", slug, "--json")
-    assert start.returncode == 0, start.stderr
+    assert start.returncode == 0 and "pyinfra loaded: False" in start.stderr, start.stderr
     assert json.loads(start.stdout)["pods"][0]["healthy"] is True
+    delete = cli("pinacle.cli.main", "delete", slug, "--purge")
+    assert delete.returncode == 0 and "pyinfra loaded: False" in delete.stderr, delete.stderr
+    assert cli("pinacle.cli.main", "status", slug).returncode != 0

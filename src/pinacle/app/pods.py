@@ -18,7 +18,7 @@ from pinacle.pod.report import parse_routes, plan_from_container, pod_record, wi
 from pinacle.progress import Progress, silent
 from pinacle.readers.edge import edge_state
 from pinacle.readers.host import docker_server, path_exists
-from pinacle.readers.pod import pod_objects, pod_states
+from pinacle.readers.pod import pod_container, pod_objects, pod_states
 from pinacle.records import PodStatus
 
 if TYPE_CHECKING:
@@ -111,7 +111,14 @@ def holders(session: executor.Session, slug: str, doing: str = "see `pinacle lis
 
 
 def stop(session: executor.Session, slug: str) -> int:
-    return session.apply(deploys.stop_pod, on=holders(session, slug), slug=slug).change_count
+    where = holders(session, slug)
+    if session.local:  # the deploy's commands, without loading pyinfra (as a rollout on @local)
+        from pinacle.operations.pod_commands import Step, stop_commands
+
+        current = session.read(where[0], pod_container(container_name(slug)))
+        stopping = Step(f"Stop pod {slug}", tuple(stop_commands(slug, current)))
+        return executor.run_locally(session, [stopping]).change_count
+    return session.apply(deploys.stop_pod, on=where, slug=slug).change_count
 
 
 def start(
@@ -126,7 +133,13 @@ def start(
         if container is not None and not state.sandboxed(container):
             raise HostError(f"{host.name}: pod {slug} is not started: {state.problem(container)}")
     step("start", f"starting pod {slug}", slug)
-    session.apply(deploys.start_pod, on=where, slug=slug)
+    if session.local:
+        from pinacle.operations.pod_commands import Step, start_commands
+
+        current = session.read(where[0], pod_container(container_name(slug)))
+        executor.run_locally(session, [Step(f"Start pod {slug}", tuple(start_commands(slug, current)))])
+    else:
+        session.apply(deploys.start_pod, on=where, slug=slug)
     records = []
     for host, record in pods(session, slug):
         if record.host_port is None:
@@ -141,16 +154,22 @@ def start(
 def delete(session: executor.Session, slug: str, purge: bool = False, only: Any = None) -> bool:
     """Remove the pod's container and network (and volume with ``purge``); False if none existed.
     ``only``: on that host alone (a move removing the pod it carried elsewhere)."""
+    from pinacle.operations.pod_commands import Step, removal_commands
+
     require_docker(session)
     where = []
+    removals: list[str] = []
     for host in session.hosts if only is None else [only]:
         objects = session.read(host, pod_objects(slug))
-        found = bool(objects["container"] or objects["network"] or (purge and objects["volume"]))
-        if found or session.read(host, path_exists(record_path(slug))):
+        removals = removal_commands(slug, objects, bool(session.read(host, path_exists(record_path(slug)))), purge)
+        if removals:
             where.append(host)
     if not where:
         return False
-    session.apply(deploys.delete_pod, on=where, slug=slug, purge=purge)
+    if session.local:  # the deploy's commands, without loading pyinfra (as a rollout on @local)
+        executor.run_locally(session, [Step(f"Delete pod {slug}", tuple(removals))])
+    else:
+        session.apply(deploys.delete_pod, on=where, slug=slug, purge=purge)
     if purge:
         forget_edge_secrets(session, slug, where)
     return True

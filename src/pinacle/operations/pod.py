@@ -10,7 +10,6 @@ and likewise yield only what is needed.
 
 from __future__ import annotations
 
-import shlex
 from collections.abc import Generator
 
 from pyinfra import host
@@ -19,6 +18,7 @@ from pyinfra.api import operation
 from pinacle.facts.host import PathExists
 from pinacle.facts.pod import PodContainer, PodObjects
 from pinacle.operations.pod_commands import (  # noqa: F401 (files_tar, create_argv, network_command: re-exported)
+    STOP_TIMEOUT,
     config_commands,
     container_commands,
     create_argv,
@@ -26,11 +26,12 @@ from pinacle.operations.pod_commands import (  # noqa: F401 (files_tar, create_a
     network_command,
     network_commands,
     record_commands,
+    removal_commands,
+    start_commands,
+    stop_commands,
 )
 from pinacle.pod.diff import PodDiff
 from pinacle.pod.names import container_name, record_path
-
-STOP_TIMEOUT = 20
 
 
 @operation()
@@ -103,15 +104,11 @@ def pod_stopped(slug: str) -> Generator[str, None, None]:
 
     A container stopped by hand stays stopped across Docker restarts (``unless-stopped``).
     """
-    name = container_name(slug)
-    current = host.get_fact(PodContainer, container=name)
-    if current is None:
-        host.noop(f"pod {slug} is not on this host")
-        return
-    if not current.running:
-        host.noop(f"pod {slug} is already stopped")
-        return
-    yield f"docker stop -t {STOP_TIMEOUT} {shlex.quote(name)} >/dev/null"
+    current = host.get_fact(PodContainer, container=container_name(slug))
+    commands = stop_commands(slug, current)
+    if not commands:
+        host.noop(f"pod {slug} is not on this host" if current is None else f"pod {slug} is already stopped")
+    yield from commands
 
 
 @operation()
@@ -121,16 +118,11 @@ def pod_started(slug: str) -> Generator[str, None, None]:
 
     + slug: the pod
     """
-    name = container_name(slug)
-    current = host.get_fact(PodContainer, container=name)
-    if current is None:
-        host.noop(f"pod {slug} is not on this host")
-        return
-    if current.running:
-        host.noop(f"pod {slug} is running")
-        return
-    # The pod's router and services are in its container already; the caller waits for health.
-    yield f"docker start {shlex.quote(name)} >/dev/null"
+    current = host.get_fact(PodContainer, container=container_name(slug))
+    commands = start_commands(slug, current)
+    if not commands:
+        host.noop(f"pod {slug} is not on this host" if current is None else f"pod {slug} is running")
+    yield from commands
 
 
 @operation()
@@ -143,16 +135,7 @@ def pod_removed(slug: str, purge: bool = False) -> Generator[str, None, None]:
     + purge: also remove the workspace volume (its data is gone)
     """
     found = host.get_fact(PodObjects, slug=slug)
-    volumes = found["volume"] if purge else []
-    record = host.get_fact(PathExists, path=record_path(slug))
-    if not (found["container"] or found["network"] or volumes or record):
+    commands = removal_commands(slug, found, bool(host.get_fact(PathExists, path=record_path(slug))), purge)
+    if not commands:
         host.noop(f"nothing of pod {slug} to remove")
-        return
-    if found["container"]:
-        yield "docker rm -f " + " ".join(shlex.quote(n) for n in found["container"]) + " >/dev/null"
-    if found["network"]:
-        yield ("docker network rm " + " ".join(shlex.quote(n) for n in found["network"]) + " >/dev/null")
-    if volumes:
-        yield "docker volume rm " + " ".join(shlex.quote(n) for n in volumes) + " >/dev/null"
-    if record:
-        yield f"rm -f {shlex.quote(record_path(slug))}"
+    yield from commands

@@ -1,9 +1,10 @@
-"""The commands of a pod's rollout, as plain functions of its diff: no pyinfra import.
+"""The commands of a pod's rollout, as plain functions of its diff, and of its day-2 changes (stop,
+start, delete), as plain functions of what was read of it: no pyinfra import.
 
-The rollout operations (:mod:`pinacle.operations.pod`) yield these, so a deploy through pyinfra and
-the ``@local`` executor (:func:`pinacle.executor.roll_out_pods`, which runs them with ``sh -c``
-without loading pyinfra) run the very same commands, in the same order. An empty list: nothing to
-do for that part of the diff.
+The pod operations (:mod:`pinacle.operations.pod`) yield these, so a deploy through pyinfra and
+the ``@local`` executor (:func:`pinacle.executor.roll_out_pods`, :func:`pinacle.executor.run_locally`,
+which run them with ``sh -c`` without loading pyinfra) run the very same commands, in the same
+order. An empty list: nothing to do for that part.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import base64
 import io
 import shlex
 import tarfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from pinacle.operations._shell import fail, pod_supervisor_ready, write_file_command
@@ -24,10 +25,12 @@ from pinacle.pod.names import (
     POD_CREATE_SCRIPT,
     RECORD_DIR,
     ROUTER_CONFIG_PATH,
+    container_name,
     pod_lock_path,
     record_path,
     workspace_mount,
 )
+from pinacle.pod.observed import ContainerRecord
 
 
 def _label_args(labels: Mapping[str, str]) -> list[str]:
@@ -134,6 +137,40 @@ def record_commands(diff: PodDiff) -> list[str]:
         f"mkdir -p -m 0700 {RECORD_DIR} && "
         + write_file_command(record_path(diff.plan.slug), diff.record.to_json(), mode="0600")
     ]
+
+
+# docker stop's grace period: the supervisor stops the pod's services, then the sandbox goes.
+STOP_TIMEOUT = 20
+
+
+def stop_commands(slug: str, current: ContainerRecord | None) -> list[str]:
+    """Stop the pod's container (``current``: what Docker shows of it); none if absent or stopped."""
+    if current is None or not current.running:
+        return []
+    return [f"docker stop -t {STOP_TIMEOUT} {shlex.quote(container_name(slug))} >/dev/null"]
+
+
+def start_commands(slug: str, current: ContainerRecord | None) -> list[str]:
+    """Start the pod's stopped container on the port it holds; none if absent or running. Its router
+    and services are in the container already: the caller waits for their health."""
+    if current is None or current.running:
+        return []
+    return [f"docker start {shlex.quote(container_name(slug))} >/dev/null"]
+
+
+def removal_commands(slug: str, objects: Mapping[str, Sequence[str]], record: bool, purge: bool) -> list[str]:
+    """Remove what ``objects`` lists as the pod's (containers first, freeing its port, then its
+    network; its workspace volume with ``purge``) and, with ``record``, its host record."""
+    commands = []
+    if objects["container"]:
+        commands.append("docker rm -f " + " ".join(shlex.quote(n) for n in objects["container"]) + " >/dev/null")
+    if objects["network"]:
+        commands.append("docker network rm " + " ".join(shlex.quote(n) for n in objects["network"]) + " >/dev/null")
+    if purge and objects["volume"]:
+        commands.append("docker volume rm " + " ".join(shlex.quote(n) for n in objects["volume"]) + " >/dev/null")
+    if record:
+        commands.append(f"rm -f {shlex.quote(record_path(slug))}")
+    return commands
 
 
 @dataclass(frozen=True)
