@@ -16,17 +16,18 @@ shellcheck -e SC1091 scripts/*.sh docker/*.sh docker/lib/*.sh docker/ttyd/*.sh d
 # pytest runs in two streams at once (the 2 cores sit idle about 40 % of a serial run, waiting on
 # gVisor, Docker and SSH), each stream a sequence of pytest runs, each printing its 40 slowest tests
 # so that the suite's time budget can be kept from figures:
-#   fleet stream: unit and Lima tests, the test fleet (engines of its own, nothing of this machine's
-#                 engine), then the lifecycle tests, which kill rollouts, snapshots and restores
-#                 midway on this machine's engine;
+#   fleet stream: unit and Lima tests and the test fleet (engines of its own, nothing of this
+#                 machine's engine), then the lifecycle tests that kill rollouts, snapshots and
+#                 restores midway on this machine's engine;
 #   host stream:  first the tests that re-apply a pod and assert "no changes" (a rollout killed
-#                 meanwhile by the lifecycle tests leaves the edge's pod table for the next run to
-#                 fix: a change), then everything else that runs on this machine's engine.
-# The lifecycle tests start only once the host stream's quiet part is over.
+#                 meanwhile by the kill tests leaves the edge's pod table for the next run to fix:
+#                 a change), then everything else that runs on this machine's engine.
+# The kill tests start only once the host stream's quiet part is over.
 quiet=(tests/integration/test_host_deploy.py tests/integration/test_rollout.py tests/integration/api
     tests/integration/test_local_reads.py tests/integration/test_ssh_target.py)
+kills=(tests/integration/lifecycle/test_snapshot_kill.py tests/integration/lifecycle/test_killed_deploy.py)
 ignored=()
-for path in tests/integration/fleet tests/integration/lifecycle "${quiet[@]}"; do ignored+=("--ignore=$path"); done
+for path in tests/integration/fleet "${kills[@]}" "${quiet[@]}"; do ignored+=("--ignore=$path"); done
 streams=$(mktemp -d)
 fleet_stream=
 stop_streams() {  # on any exit: the fleet stream's pytest with it, and the streams' files
@@ -45,7 +46,7 @@ selection="$*"
     status=0
     run_pytest tests/unit tests/lima tests/integration/fleet "$@" || status=1
     while [ ! -e "$streams/quiet-done" ]; do sleep 1; done
-    run_pytest tests/integration/lifecycle "$@" || status=1
+    run_pytest "${kills[@]}" "$@" || status=1
     exit "$status"
 ) >"$streams/fleet.log" 2>&1 &
 fleet_stream=$!
@@ -55,7 +56,7 @@ touch "$streams/quiet-done"
 run_pytest tests/integration tests/browser "${ignored[@]}" "$@" || status=1
 wait "$fleet_stream" || status=1
 fleet_stream=
-echo "=== the fleet stream (unit, Lima, test fleet, lifecycle) ==="
+echo "=== the fleet stream (unit, Lima, the test fleet, the kill tests) ==="
 cat "$streams/fleet.log"
 [ "$status" = 0 ] || exit "$status"
 # The testinfra checks look at the pods a host has: give them one (pods/example.yaml under a slug
