@@ -112,7 +112,8 @@ def pod_states_command(images: Sequence[str] = ()) -> str:
         f"echo '{SECTION}volumes'; "
         + _docker(f"volume ls --filter label={LABEL_POD} --format '{{{{.Name}}}}'", "volumes"),
     ]
-    parts += [_image_section(image) for image in images]
+    # Once each: pods of one image share its section (twice, the parser would see one section of two).
+    parts += [_image_section(image) for image in sorted(set(images))]
     steps = [
         _at_once(parts),
         f"echo '{SECTION}records'",

@@ -177,6 +177,18 @@ def test_pod_states_command_against_docker_reads_back_what_docker_said(stub_dock
     assert list(state.images) == [IMAGE]
 
 
+def test_pods_of_one_image_read_it_once(stub_docker: StubDocker) -> None:
+    # A run of several pod files asks for each one's image: twice the same section would read as one
+    # section of two lines (a fleet-wide deploy of 30 pods once failed on it).
+    stub_docker.answer("ps", "-aq", stdout="")
+    stub_docker.answer("network ls", stdout="")
+    stub_docker.answer("volume ls", stdout="")
+    stub_docker.answer("image inspect", IMAGE, stdout=f'{IMAGE_ID} {{"pinacle.services":"web-terminal"}}\n')
+    result = stub_docker.run(["sh", "-c", pod_states_command((IMAGE, IMAGE, IMAGE))])
+    state = parse_pod_states(result.stdout.decode().splitlines())
+    assert state.images == {IMAGE: (IMAGE_ID, frozenset({"web-terminal"}))}
+
+
 def test_pod_states_command_on_a_host_without_pods_inspects_nothing(stub_docker: StubDocker) -> None:
     result = stub_docker.run(["sh", "-c", pod_states_command()])
     assert parse_pod_states(result.stdout.decode().splitlines()).containers == {}
