@@ -4,7 +4,8 @@ pod on 3 hosts vs one, and ``move`` of a pod with a 100 MB workspace, each besid
 Run as root on a provisioned machine: ``python benchmarks/bench_fleet.py [--pods-per-host 10]
 [--rounds 3] [--workspace-mb 100]``. It brings the test fleet up (``scripts/fleet.sh up``, the host
 deploy, the images) unless it is running, and takes it down again at the end if it started it. The
-pods are small (one app port, no terminal) so that 30 fit a 2-core machine; they are removed at the
+pods are small (one app port, no terminal, 0.15 CPUs each: placement reserves a host's 2 CPUs, and
+10 pods and one more must fit each) so that 30 fit a 2-core machine; they are removed at the
 end. Prints figures, asserts nothing. Rounds are interleaved, so a machine getting busier weighs on
 every variant alike; the load average is printed with each figure.
 
@@ -43,7 +44,7 @@ ports:
   - name: app
     port: 3000
     command: python3 -m http.server 3000 --directory /workspace
-resources: {{cpus: 0.25, memory: 128m}}
+resources: {{cpus: 0.15, memory: 128m}}
 """
 
 
@@ -172,7 +173,7 @@ def main() -> None:
                     run(pinacle("delete", slug, "--purge"), env_for())
                     made.remove(slug)
                 name = f"fbench-plain-{uuid.uuid4().hex[:6]}"
-                limits = "--runtime runsc --cpus 0.25 --memory 128m"
+                limits = "--runtime runsc --cpus 0.15 --memory 128m"
                 plain_run = f"docker run -d --name {name} {limits} pinacle/base:latest sleep infinity"
                 measure("plain: ssh docker run of the same image (no router, no wait)", ssh(HOSTS[0], plain_run))
                 run(ssh(HOSTS[0], f"docker rm -f {name}"))
