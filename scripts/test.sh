@@ -36,8 +36,11 @@ for path in tests/integration/fleet tests/integration/lifecycle/test_snapshot_ki
     tests/integration/lifecycle/test_killed_deploy.py "${quiet[@]:0:5}"; do ignored+=("--ignore=$path"); done
 streams=$(mktemp -d)
 fleet_stream=
-stop_streams() {  # on any exit: the fleet stream's pytest with it, and the streams' files
-    if [ -n "$fleet_stream" ]; then pkill -TERM -P "$fleet_stream" 2>/dev/null || true; fi
+stop_streams() {  # on any exit: the fleet stream (its pytest, then its subshell), and the streams' files
+    if [ -n "$fleet_stream" ]; then
+        pkill -TERM -P "$fleet_stream" 2>/dev/null || true
+        kill -TERM "$fleet_stream" 2>/dev/null || true
+    fi
     rm -rf "$streams"
 }
 trap stop_streams EXIT
