@@ -27,13 +27,13 @@ shellcheck -e SC1091 scripts/*.sh docker/*.sh docker/lib/*.sh docker/ttyd/*.sh d
 # restore killed after it removed the old pod, whose retry must find the port it kept still free (a
 # deploy meanwhile takes it: a known gap, see the README).
 kept_port=tests/integration/lifecycle/test_snapshot_kill.py::test_killed_replace_keeps_its_port_and_a_plain_retry_finishes_it
-quiet=(tests/integration/test_host_deploy.py tests/integration/test_rollout.py tests/integration/api
-    tests/integration/test_local_reads.py tests/integration/test_ssh_target.py "$kept_port")
-kills=(tests/integration/lifecycle/test_snapshot_kill.py tests/integration/lifecycle/test_killed_deploy.py
-    "--deselect=$kept_port")
+quiet_files=(tests/integration/test_host_deploy.py tests/integration/test_rollout.py tests/integration/api
+    tests/integration/test_local_reads.py tests/integration/test_ssh_target.py)
+kill_files=(tests/integration/lifecycle/test_snapshot_kill.py tests/integration/lifecycle/test_killed_deploy.py)
+quiet=("${quiet_files[@]}" "$kept_port")
+kills=("${kill_files[@]}" "--deselect=$kept_port")
 ignored=()
-for path in tests/integration/fleet tests/integration/lifecycle/test_snapshot_kill.py \
-    tests/integration/lifecycle/test_killed_deploy.py "${quiet[@]:0:5}"; do ignored+=("--ignore=$path"); done
+for path in tests/integration/fleet "${kill_files[@]}" "${quiet_files[@]}"; do ignored+=("--ignore=$path"); done
 streams=$(mktemp -d)
 fleet_stream=
 stop_streams() {  # on any exit: the fleet stream (its pytest, then its subshell), and the streams' files

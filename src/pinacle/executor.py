@@ -405,7 +405,6 @@ def observe_pods(host: Any, images: tuple[str, ...] = ()) -> HostPods:
     On ``@local``, a read of the pods started ahead (:func:`read_ahead` of ``pod_states()``) is
     taken, and only the images are read now.
     """
-    images = tuple(sorted(set(images)))
     ahead = pod_states().command
     if images and isinstance(host, LocalHost) and host.has_read_ahead(ahead):
         return parse_pod_states(host.run(ahead) + host.run(image_states_command(images)))

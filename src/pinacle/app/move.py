@@ -156,7 +156,7 @@ def _remove_source(target: str, slug: str, source_name: str) -> None:
     another pod was restored from (``restore --as``), or one being taken now, stays."""
     with executor.session(target) as session:
         origin = _host_named(session, source_name)
-        others = {record.image for host, record in pod_cases.pods(session) if host is origin and record.slug != slug}
+        others = {c.image for other, c in executor.observe_pods(origin).containers.items() if other != slug}
         left = [
             record.name
             for record in snapshot_cases.host_snapshots(session, origin).snapshots

@@ -18,7 +18,7 @@ from pinacle.pod.report import parse_routes, plan_from_container, pod_record, wi
 from pinacle.progress import Progress, silent
 from pinacle.readers.edge import edge_state
 from pinacle.readers.host import docker_server, path_exists
-from pinacle.readers.pod import pod_container, pod_objects, pod_states
+from pinacle.readers.pod import pod_objects, pod_states
 from pinacle.records import PodStatus
 
 if TYPE_CHECKING:
@@ -102,23 +102,28 @@ def pod_status(session: executor.Session, slug: str) -> list[PodStatus]:
     return _records(session, slug)
 
 
-def holders(session: executor.Session, slug: str, doing: str = "see `pinacle list`") -> list[Any]:
-    """The hosts that hold pod ``slug`` (on a fleet, day-2 changes run there only); PodNotFound if none."""
-    found = [host for host, _record in pods(session, slug)]
+def held(session: executor.Session, slug: str, doing: str = "see `pinacle list`") -> list[tuple[Any, ContainerRecord]]:
+    """(host, container) of each host that holds pod ``slug``; PodNotFound if none."""
+    found = pods(session, slug)
     if not found:
         raise PodNotFound(f"no pod {slug} on {session.target}; {doing}")
     return found
 
 
+def holders(session: executor.Session, slug: str, doing: str = "see `pinacle list`") -> list[Any]:
+    """The hosts that hold pod ``slug`` (on a fleet, day-2 changes run there only); PodNotFound if none."""
+    return [host for host, _record in held(session, slug, doing)]
+
+
 def stop(session: executor.Session, slug: str) -> int:
-    where = holders(session, slug)
+    found = held(session, slug)
     if session.local:  # the deploy's commands, without loading pyinfra (as a rollout on @local)
         from pinacle.operations.pod_commands import Step, stop_commands
 
-        current = session.read(where[0], pod_container(container_name(slug)))
+        [(_host, current)] = found
         stopping = Step(f"Stop pod {slug}", tuple(stop_commands(slug, current)))
         return executor.run_locally(session, [stopping]).change_count
-    return session.apply(deploys.stop_pod, on=where, slug=slug).change_count
+    return session.apply(deploys.stop_pod, on=[host for host, _record in found], slug=slug).change_count
 
 
 def start(
@@ -127,17 +132,17 @@ def start(
     """Start a stopped pod on its port and wait until its services answer; its records."""
     step = progress or silent()
     where = holders(session, slug)
+    container = None
     for host in where:
         state = executor.observe_pods(host)
         container = state.containers.get(slug)
         if container is not None and not state.sandboxed(container):
             raise HostError(f"{host.name}: pod {slug} is not started: {state.problem(container)}")
     step("start", f"starting pod {slug}", slug)
-    if session.local:
+    if session.local:  # the one host's container, just read
         from pinacle.operations.pod_commands import Step, start_commands
 
-        current = session.read(where[0], pod_container(container_name(slug)))
-        executor.run_locally(session, [Step(f"Start pod {slug}", tuple(start_commands(slug, current)))])
+        executor.run_locally(session, [Step(f"Start pod {slug}", tuple(start_commands(slug, container)))])
     else:
         session.apply(deploys.start_pod, on=where, slug=slug)
     records = []
@@ -157,17 +162,16 @@ def delete(session: executor.Session, slug: str, purge: bool = False, only: Any 
     from pinacle.operations.pod_commands import Step, removal_commands
 
     require_docker(session)
-    where = []
-    removals: list[str] = []
+    removals = {}  # host -> what of the pod is there to remove
     for host in session.hosts if only is None else [only]:
         objects = session.read(host, pod_objects(slug))
-        removals = removal_commands(slug, objects, bool(session.read(host, path_exists(record_path(slug)))), purge)
-        if removals:
-            where.append(host)
+        record = bool(session.read(host, path_exists(record_path(slug))))
+        removals[host] = removal_commands(slug, objects, record, purge)
+    where = [host for host, commands in removals.items() if commands]
     if not where:
         return False
     if session.local:  # the deploy's commands, without loading pyinfra (as a rollout on @local)
-        executor.run_locally(session, [Step(f"Delete pod {slug}", tuple(removals))])
+        executor.run_locally(session, [Step(f"Delete pod {slug}", tuple(removals[where[0]]))])
     else:
         session.apply(deploys.delete_pod, on=where, slug=slug, purge=purge)
     if purge:

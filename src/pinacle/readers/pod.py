@@ -82,10 +82,15 @@ def _image_section(image: str) -> str:
     )
 
 
+def _image_sections(images: Sequence[str]) -> list[str]:
+    # Once each: pods of one image share its section (twice, the parser would see one section of two).
+    return [_image_section(image) for image in sorted(set(images))]
+
+
 def image_states_command(images: Sequence[str]) -> str:
     """The image sections of :func:`pod_states_command` alone: its output appended to that of
     ``pod_states_command()`` (no images) parses as ``pod_states_command(images)`` would."""
-    return _at_once([_image_section(image) for image in images])
+    return _at_once(_image_sections(images))
 
 
 def pod_states_command(images: Sequence[str] = ()) -> str:
@@ -112,8 +117,7 @@ def pod_states_command(images: Sequence[str] = ()) -> str:
         f"echo '{SECTION}volumes'; "
         + _docker(f"volume ls --filter label={LABEL_POD} --format '{{{{.Name}}}}'", "volumes"),
     ]
-    # Once each: pods of one image share its section (twice, the parser would see one section of two).
-    parts += [_image_section(image) for image in sorted(set(images))]
+    parts += _image_sections(images)
     steps = [
         _at_once(parts),
         f"echo '{SECTION}records'",
