@@ -23,15 +23,9 @@ shellcheck -e SC1091 scripts/*.sh docker/*.sh docker/lib/*.sh docker/ttyd/*.sh d
 #                 meanwhile by the kill tests leaves the edge's pod table for the next run to fix:
 #                 a change), then everything else that runs on this machine's engine.
 # The kill tests start only once the host stream's quiet part is over.
-# Last of the quiet part, while the fleet stream leaves this machine's ports alone: a --replace
-# restore killed after it removed the old pod, whose retry must find the port it kept still free (a
-# deploy meanwhile takes it: a known gap, see the README).
-kept_port=tests/integration/lifecycle/test_snapshot_kill.py::test_killed_replace_keeps_its_port_and_a_plain_retry_finishes_it
 quiet_files=(tests/integration/test_host_deploy.py tests/integration/test_rollout.py tests/integration/api
     tests/integration/test_local_reads.py tests/integration/test_ssh_target.py)
 kill_files=(tests/integration/lifecycle/test_snapshot_kill.py tests/integration/lifecycle/test_killed_deploy.py)
-quiet=("${quiet_files[@]}" "$kept_port")
-kills=("${kill_files[@]}" "--deselect=$kept_port")
 ignored=()
 for path in tests/integration/fleet "${kill_files[@]}" "${quiet_files[@]}"; do ignored+=("--ignore=$path"); done
 streams=$(mktemp -d)
@@ -55,12 +49,12 @@ selection="$*"
     status=0
     run_pytest tests/unit tests/lima tests/integration/fleet "$@" || status=1
     while [ ! -e "$streams/quiet-done" ]; do sleep 1; done
-    run_pytest "${kills[@]}" "$@" || status=1
+    run_pytest "${kill_files[@]}" "$@" || status=1
     exit "$status"
 ) >"$streams/fleet.log" 2>&1 &
 fleet_stream=$!
 status=0
-run_pytest "${quiet[@]}" "$@" || status=1
+run_pytest "${quiet_files[@]}" "$@" || status=1
 touch "$streams/quiet-done"
 run_pytest tests/integration tests/browser "${ignored[@]}" "$@" || status=1
 wait "$fleet_stream" || status=1

@@ -25,14 +25,12 @@ from pinacle.errors import SpecError
 from pinacle.pod.names import lock_path
 from pinacle.pod.observed import ContainerRecord
 from pinacle.pod.report import spec_data_from_labels
+from pinacle.pod.restoring import RestoreMarker, parse_restore_markers
 
 SNAPSHOT_REPOSITORY = "pinacle-snapshot"
 SNAPSHOT_TMP_REPOSITORY = "pinacle-snapshot-tmp"
 # Root-only (0700): the archives, and the manifests that hold each snapshot's pod file (env too).
 SNAPSHOT_DIR = "/var/lib/pinacle/snapshots"
-# Root-only: one marker per pod being restored, written before its first resource and removed
-# after its host record (see RestoreMarker).
-RESTORE_DIR = "/var/lib/pinacle/restores"
 SNAPSHOT_LOCK_GLOB = lock_path("snapshot", "*")
 # The host script that takes, cleans and removes snapshots under their name's lock
 # (src/pinacle/host_scripts/pinacle-snapshot, installed by the host deploy).
@@ -90,10 +88,6 @@ def snapshot_helper(name: str) -> str:
 def restore_helper(slug: str) -> str:
     """The container that fills a restored pod's workspace (a dot: never a pod's name)."""
     return f"pinacle-restore.{slug}"
-
-
-def restore_marker_path(slug: str) -> str:
-    return f"{RESTORE_DIR}/{slug}.json"
 
 
 def snapshot_manifest_text(
@@ -187,37 +181,6 @@ class SnapshotRecord:
             "state": self.state,
             "leftovers": list(self.leftovers),
         }
-
-
-@dataclass(frozen=True)
-class RestoreMarker:
-    """A restore under way (or killed): pod ``slug`` is being built from ``snapshot``.
-
-    Written before the restore creates anything and removed after the pod's host record, so a pod
-    with a marker is an unfinished restore, which a retry of the same restore rebuilds.
-    ``host_port`` is the port a ``--replace`` keeps (the pod it replaced may be gone already).
-    """
-
-    slug: str
-    snapshot: str
-    host_port: int | None = None
-
-    def to_json(self) -> str:
-        data = {"version": 1, "slug": self.slug, "snapshot": self.snapshot, "host_port": self.host_port}
-        return json.dumps(data, sort_keys=True, separators=(",", ":")) + "\n"
-
-    @classmethod
-    def from_json(cls, text: str) -> RestoreMarker | None:
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError:
-            return None
-        if not isinstance(data, dict) or data.get("version") != 1:
-            return None
-        slug, snapshot, port = data.get("slug"), data.get("snapshot"), data.get("host_port")
-        if not isinstance(slug, str) or not isinstance(snapshot, str):
-            return None
-        return cls(slug, snapshot, port if isinstance(port, int) and not isinstance(port, bool) else None)
 
 
 @dataclass(frozen=True)
@@ -350,12 +313,7 @@ def parse_snapshot_states(output: Sequence[str]) -> HostSnapshots:
                 leftovers=tuple(leftovers),
             )
         )
-    restores = {}
-    for line in sections.get("restores", []):
-        path, _, text = line.partition(":")
-        marker = RestoreMarker.from_json(text)
-        if marker is not None and path.rsplit("/", 1)[-1] == f"{marker.slug}.json":
-            restores[marker.slug] = marker
+    restores = parse_restore_markers(sections.get("restores", []))
     return HostSnapshots(tuple(sorted(records, key=lambda r: (r.created, r.name))), restores)
 
 

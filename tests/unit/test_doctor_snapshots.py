@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pinacle.app.doctor import _snapshot_checks
 from pinacle.pod.observed import HostPods
-from pinacle.snapshots import COMPLETE, IN_PROGRESS, INCOMPLETE, HostSnapshots, RestoreMarker, SnapshotRecord
+from pinacle.pod.restoring import RestoreMarker
+from pinacle.snapshots import COMPLETE, IN_PROGRESS, INCOMPLETE, HostSnapshots, SnapshotRecord
 
 
 def snap(name: str, state: str, *leftovers: str) -> SnapshotRecord:
@@ -25,8 +26,15 @@ def test_incomplete_snapshots_warn_with_the_command_that_removes_them() -> None:
     assert "`pinacle snapshot delete half`" in check.fix and "pinacle snapshot prune" in check.fix
 
 
-def test_an_unfinished_restore_warns_only_while_something_of_it_is_built() -> None:
+def test_an_unfinished_restore_warns_while_something_of_it_is_built() -> None:
     found = HostSnapshots(restores={"copy": RestoreMarker("copy", "s1"), "gone": RestoreMarker("gone", "s1")})
     (check,) = _snapshot_checks(found, HostPods(volumes=frozenset({"pinacle-copy-workspace"})))
     assert check.name == "restore copy" and check.status == "warn"
     assert "no host record" in check.message and "`pinacle restore s1 --as copy`" in check.fix
+
+
+def test_an_interrupted_replacement_with_nothing_built_warns_of_the_port_it_keeps() -> None:
+    found = HostSnapshots(restores={"copy": RestoreMarker("copy", "s1", 30007)})
+    (check,) = _snapshot_checks(found, HostPods())
+    assert check.status == "warn" and "keeps host port 30007" in check.message
+    assert "`pinacle delete copy --purge`" in check.fix

@@ -8,14 +8,13 @@ import pytest
 
 from pinacle.errors import SpecError
 from pinacle.pod.report import spec_from_data, with_record
+from pinacle.pod.restoring import RESTORE_DIR, RestoreMarker
 from pinacle.snapshots import (
     COMPLETE,
     IN_PROGRESS,
     INCOMPLETE,
-    RESTORE_DIR,
     SECTION,
     SNAPSHOT_DIR,
-    RestoreMarker,
     SnapshotRecord,
     check_snapshot_name,
     held_lock_names,

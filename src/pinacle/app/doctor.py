@@ -172,14 +172,21 @@ def _snapshot_checks(found: HostSnapshots, pods: HostPods) -> list[DoctorCheck]:
         )
     for slug, marker in sorted(found.restores.items()):
         built = slug in pods.containers or network_name(slug) in pods.networks or volume_name(slug) in pods.volumes
-        if not built:
-            continue  # a mark whose pod was deleted since: the next restore of that slug overwrites it
+        if built:
+            what = f"pod {slug} is an unfinished restore of snapshot {marker.snapshot}" + (
+                "" if slug in pods.records else " (it has no host record)"
+            )
+        elif marker.host_port is not None:  # killed between removing the pod it replaces and building
+            what = (
+                f"an interrupted restore of snapshot {marker.snapshot} as pod {slug} keeps host port {marker.host_port}"
+            )
+        else:
+            continue  # nothing built and no port kept: the next restore of that slug overwrites it
         checks.append(
             _check(
                 f"restore {slug}",
                 "warn",
-                f"pod {slug} is an unfinished restore of snapshot {marker.snapshot}"
-                + ("" if slug in pods.records else " (it has no host record)"),
+                what,
                 f"finish it: `pinacle restore {marker.snapshot} --as {slug}`; or `pinacle delete {slug} --purge`",
             )
         )

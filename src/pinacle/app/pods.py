@@ -15,6 +15,7 @@ from pinacle.pod import access
 from pinacle.pod.names import LABEL_ROUTES, POD_HOME, POD_LOG_DIR, POD_USER, WORKSPACE, container_name, record_path
 from pinacle.pod.observed import ContainerRecord, HostPods
 from pinacle.pod.report import parse_routes, plan_from_container, pod_record, with_record
+from pinacle.pod.restoring import restore_marker_path
 from pinacle.progress import Progress, silent
 from pinacle.readers.edge import edge_state
 from pinacle.readers.host import docker_server, path_exists
@@ -165,8 +166,8 @@ def delete(session: executor.Session, slug: str, purge: bool = False, only: Any 
     removals = {}  # host -> what of the pod is there to remove
     for host in session.hosts if only is None else [only]:
         objects = session.read(host, pod_objects(slug))
-        record = bool(session.read(host, path_exists(record_path(slug))))
-        removals[host] = removal_commands(slug, objects, record, purge)
+        files = any(session.read(host, path_exists(p)) for p in (record_path(slug), restore_marker_path(slug)))
+        removals[host] = removal_commands(slug, objects, files, purge)
     where = [host for host, commands in removals.items() if commands]
     if not where:
         return False

@@ -23,6 +23,7 @@ from pinacle.pod.diff import PodDiff, diff_pod
 from pinacle.pod.names import lock_path
 from pinacle.pod.observed import ObservedPod
 from pinacle.pod.report import pod_record, spec_from_data
+from pinacle.pod.restoring import RestoreMarker
 from pinacle.pod.settings import DeploySettings
 from pinacle.progress import Progress, silent
 from pinacle.readers.edge import edge_state
@@ -33,7 +34,6 @@ from pinacle.snapshots import (
     IN_PROGRESS,
     SNAPSHOT_EXISTS_MESSAGE,
     HostSnapshots,
-    RestoreMarker,
     SnapshotRecord,
     check_snapshot_name,
     default_snapshot_name,

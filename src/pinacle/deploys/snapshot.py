@@ -11,7 +11,7 @@ from pinacle.deploys.pod import refresh_edge, roll_out_pod
 from pinacle.operations import pod as pod_ops
 from pinacle.operations import snapshot as snapshot_ops
 from pinacle.pod.diff import PodDiff
-from pinacle.snapshots import RestoreMarker
+from pinacle.pod.restoring import RestoreMarker
 
 
 @deploy("Snapshot pod")

@@ -32,6 +32,7 @@ from pinacle.operations.pod_commands import (  # noqa: F401 (files_tar, create_a
 )
 from pinacle.pod.diff import PodDiff
 from pinacle.pod.names import container_name, record_path
+from pinacle.pod.restoring import restore_marker_path
 
 
 @operation()
@@ -135,7 +136,8 @@ def pod_removed(slug: str, purge: bool = False) -> Generator[str, None, None]:
     + purge: also remove the workspace volume (its data is gone)
     """
     found = host.get_fact(PodObjects, slug=slug)
-    commands = removal_commands(slug, found, bool(host.get_fact(PathExists, path=record_path(slug))), purge)
+    files = any(host.get_fact(PathExists, path=path) for path in (record_path(slug), restore_marker_path(slug)))
+    commands = removal_commands(slug, found, files, purge)
     if not commands:
         host.noop(f"nothing of pod {slug} to remove")
     yield from commands

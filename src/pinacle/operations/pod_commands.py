@@ -31,6 +31,7 @@ from pinacle.pod.names import (
     workspace_mount,
 )
 from pinacle.pod.observed import ContainerRecord
+from pinacle.pod.restoring import restore_marker_path
 
 
 def _label_args(labels: Mapping[str, str]) -> list[str]:
@@ -158,9 +159,10 @@ def start_commands(slug: str, current: ContainerRecord | None) -> list[str]:
     return [f"docker start {shlex.quote(container_name(slug))} >/dev/null"]
 
 
-def removal_commands(slug: str, objects: Mapping[str, Sequence[str]], record: bool, purge: bool) -> list[str]:
+def removal_commands(slug: str, objects: Mapping[str, Sequence[str]], host_files: bool, purge: bool) -> list[str]:
     """Remove what ``objects`` lists as the pod's (containers first, freeing its port, then its
-    network; its workspace volume with ``purge``) and, with ``record``, its host record."""
+    network; its workspace volume with ``purge``) and, with ``host_files``, its host record and
+    restore marker (a deleted pod is no unfinished restore, and keeps no port)."""
     commands = []
     if objects["container"]:
         commands.append("docker rm -f " + " ".join(shlex.quote(n) for n in objects["container"]) + " >/dev/null")
@@ -168,8 +170,8 @@ def removal_commands(slug: str, objects: Mapping[str, Sequence[str]], record: bo
         commands.append("docker network rm " + " ".join(shlex.quote(n) for n in objects["network"]) + " >/dev/null")
     if purge and objects["volume"]:
         commands.append("docker volume rm " + " ".join(shlex.quote(n) for n in objects["volume"]) + " >/dev/null")
-    if record:
-        commands.append(f"rm -f {shlex.quote(record_path(slug))}")
+    if host_files:
+        commands.append(f"rm -f {shlex.quote(record_path(slug))} {shlex.quote(restore_marker_path(slug))}")
     return commands
 
 

@@ -19,13 +19,8 @@ from pinacle.facts.pod import PodContainer
 from pinacle.operations._shell import write_file_command
 from pinacle.pod.desired import PodPlan
 from pinacle.pod.names import LABEL_POD, WORKSPACE, container_name, workspace_mount
-from pinacle.snapshots import (
-    RESTORE_DIR,
-    SNAPSHOT_SCRIPT,
-    RestoreMarker,
-    restore_helper,
-    restore_marker_path,
-)
+from pinacle.pod.restoring import RESTORE_DIR, RestoreMarker, restore_marker_path
+from pinacle.snapshots import SNAPSHOT_SCRIPT, restore_helper
 
 LABEL_RESTORE_HELPER = "pinacle.restore.helper"
 

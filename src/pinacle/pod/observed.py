@@ -144,6 +144,7 @@ class HostPods:
     + records: slug -> host record; damaged: slug -> why its record could not be read
     + listening: ports something on the host listens on
     + gvisor_runtimes: the runtime names daemon.json registers for a runsc binary
+    + reserved: port -> the pod whose unfinished ``restore --replace`` keeps it (its restore marker)
     """
 
     containers: Mapping[str, ContainerRecord] = field(default_factory=dict)
@@ -154,6 +155,7 @@ class HostPods:
     damaged: Mapping[str, str] = field(default_factory=dict)
     listening: frozenset[int] = frozenset()
     gvisor_runtimes: frozenset[str] = frozenset()
+    reserved: Mapping[int, str] = field(default_factory=dict)
 
     def sandboxed(self, container: ContainerRecord) -> bool:
         """Does ``container`` run under one of the host's gVisor runtimes?"""
@@ -171,8 +173,10 @@ class HostPods:
         return self.damaged.get(container.slug, "")
 
     def taken_ports(self) -> dict[int, str]:
-        """Port -> owner: the pod whose container holds it, or "" for any other listener."""
+        """Port -> owner: the pod whose container holds it or whose unfinished restore keeps it
+        (between removing the pod it replaces and creating its own), or "" for any other listener."""
         taken = dict.fromkeys(self.listening, "")
+        taken.update(self.reserved)
         for slug, container in self.containers.items():
             if container.host_port is not None:
                 taken[container.host_port] = slug

@@ -18,6 +18,7 @@ from pinacle.errors import HostError
 from pinacle.pod.names import LABEL_POD, RECORD_DIR, container_name
 from pinacle.pod.observed import ContainerRecord, HostPods, PodRecord, RecordError
 from pinacle.pod.ports import listening_ports
+from pinacle.pod.restoring import RESTORE_DIR, parse_restore_markers, restore_reservations
 from pinacle.readers import Read
 
 # One JSON object per container: what the planner and every day-2 command read of it.
@@ -123,6 +124,8 @@ def pod_states_command(images: Sequence[str] = ()) -> str:
         f"echo '{SECTION}records'",
         # One line of JSON per record, each prefixed with its file's path: one process for all.
         f"grep -H '' {RECORD_DIR}/*.json 2>/dev/null || true",
+        f"echo '{SECTION}restores'",
+        f"grep -H '' {RESTORE_DIR}/*.json 2>/dev/null || true",
         f"echo '{SECTION}listening'",
         "cat /proc/net/tcp /proc/net/tcp6 2>/dev/null || true",
         # The runtimes registered for runsc: a pod under any other runtime is not sandboxed.
@@ -187,6 +190,7 @@ def parse_pod_states(output: Sequence[str]) -> HostPods:
         records=records,
         damaged=damaged,
         listening=frozenset(listening_ports(sections.get("listening", []))),
+        reserved=restore_reservations(parse_restore_markers(sections.get("restores", [])).values()),
     )
 
 

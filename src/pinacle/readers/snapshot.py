@@ -11,11 +11,11 @@ from collections.abc import Sequence
 
 from pinacle.errors import HostError
 from pinacle.pod.names import SUPERVISOR_DIR
+from pinacle.pod.restoring import RESTORE_DIR
 from pinacle.readers import Read
 from pinacle.snapshots import (
     LABEL_SNAPSHOT_HELPER,
     LABEL_SNAPSHOT_NAME,
-    RESTORE_DIR,
     SECTION,
     SNAPSHOT_DIR,
     SNAPSHOT_LOCK_GLOB,

@@ -244,7 +244,11 @@ def test_killed_restore_is_finished_by_a_plain_retry(
 
 
 def test_killed_replace_keeps_its_port_and_a_plain_retry_finishes_it(
-    filled_pod: dict[str, Any], snapshot_names: list[str], request: pytest.FixtureRequest
+    filled_pod: dict[str, Any],
+    slugs: list[str],
+    snapshot_names: list[str],
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
 ) -> None:
     slug, port = filled_pod["slug"], filled_pod["host_port"]
     request.addfinalizer(lambda: (RESTORE_DIR / f"{slug}.json").unlink(missing_ok=True))
@@ -259,6 +263,16 @@ def test_killed_replace_keeps_its_port_and_a_plain_retry_finishes_it(
     kill_when(start("pinacle", "restore", name, "--replace"), old_pod_gone, "group")
     left = half_built(slug)
     assert left["marker"], left  # killed between removing the old pod and recording the new one
+    # Until the retry the marker keeps the port: a new pod whose only choice it is gets a full range
+    # (before it makes anything), and a concurrent deploy never takes it.
+    other = new_slug("snap-o")
+    slugs.append(other)
+    (tmp_path / "other.yaml").write_text(POD_YAML.format(slug=other))
+    env = {**os.environ, "PINACLE_PORT_RANGE": f"{port}-{port}"}
+    refused = run("pinacle-deploy", str(tmp_path / "other.yaml"), check=False, env=env)
+    assert refused.returncode == 4, refused.stderr
+    assert f"no free host port in {port}-{port}" in refused.stderr
+    assert labelled(other) == {"container": [], "network": [], "volume": []}
     retry = pinacle_json("restore", name)["pods"][0]  # no --replace: it is this restore's own pod now
     assert retry["healthy"] is True and retry["host_port"] == port
     assert half_built(slug) == {

@@ -20,6 +20,7 @@ from pinacle.facts.pod import (
     statuses_for,
 )
 from pinacle.pod.observed import PodRecord
+from pinacle.pod.restoring import RestoreMarker
 
 IMAGE_ID = "sha256:" + "ab" * 32
 IMAGE = "pinacle/base:latest"
@@ -117,6 +118,18 @@ def test_a_record_that_names_another_pod_is_damaged() -> None:
     state = parse_pod_states(["#pinacle:records", "/var/lib/pinacle/pods/other.json:" + RECORD.to_json().strip()])
     assert state.records == {}
     assert state.damaged["other"].endswith("it names pod 'demo'")
+
+
+def test_pod_states_read_the_ports_unfinished_restores_keep() -> None:
+    state = parse_pod_states(
+        [
+            "#pinacle:restores",
+            "/var/lib/pinacle/restores/kept.json:" + RestoreMarker("kept", "snap-1", 30004).to_json().strip(),
+            "/var/lib/pinacle/restores/fresh.json:" + RestoreMarker("fresh", "snap-1").to_json().strip(),
+            "/var/lib/pinacle/restores/wrong.json:" + RestoreMarker("kept", "snap-1", 30005).to_json().strip(),
+        ]
+    )
+    assert state.reserved == {30004: "kept"}
 
 
 def test_pod_states_reads_listening_ports() -> None:

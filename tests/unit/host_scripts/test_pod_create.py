@@ -15,6 +15,7 @@ import pytest
 from tests.unit.conftest import StubDocker
 
 from pinacle.pod.ports import CLAIM_LOST_MESSAGE
+from pinacle.pod.restoring import RESTORE_DIR, RestoreMarker
 
 SCRIPT = Path(__file__).parents[3] / "src" / "pinacle" / "host_scripts" / "pinacle-pod-create"
 FILES_TAR = b"a tar of the router and supervisor files\x00\x01"
@@ -22,6 +23,15 @@ CREATE_ARGS = ["--name=pinacle-demo", "--label=pinacle.pod=demo", "pinacle/base:
 HOLDER_QUERY = ["ps", "-a", "--filter", "label=pinacle.port=30000", "--format", '{{.Label "pinacle.pod"}}']
 LEFTOVERS_QUERY = ["ps", "-aq", "--filter", "label=pinacle.pod=demo"]
 CREATE = ["create", "--label", "pinacle.port=30000", "--publish", "127.0.0.1:30000:80", *CREATE_ARGS]
+
+
+@pytest.fixture(autouse=True)
+def restore_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The restore markers the script reads: a directory of the test's own, empty to begin with."""
+    path = tmp_path / "restores"
+    path.mkdir()
+    monkeypatch.setenv("PINACLE_RESTORE_DIR", str(path))
+    return path
 
 
 def pod_create(stub: StubDocker, *args: str) -> subprocess.CompletedProcess[bytes]:
@@ -122,3 +132,30 @@ def test_bad_usage_exits_64_without_touching_docker(stub_docker: StubDocker, arg
     assert result.returncode == 64
     assert result.stderr.startswith(b"usage: pinacle-pod-create SLUG PORT PUBLISH_ADDRESS --")
     assert stub_docker.calls == []
+
+
+def test_the_script_reads_the_restore_markers_where_pinacle_writes_them() -> None:
+    assert f"restore_dir=${{PINACLE_RESTORE_DIR:-{RESTORE_DIR}}}" in SCRIPT.read_text()
+
+
+def test_a_port_another_pods_unfinished_restore_keeps_exits_75_and_creates_nothing(
+    stub_docker: StubDocker, restore_dir: Path
+) -> None:
+    (restore_dir / "other.json").write_text(RestoreMarker("other", "snap-1", 30000).to_json())
+    result = pod_create(stub_docker)
+    assert result.returncode == 75
+    assert b"host port 30000 is kept by the unfinished restore of pod other" in result.stderr
+    assert argvs(stub_docker) == [HOLDER_QUERY]
+
+
+def test_a_restore_keeping_another_port_leaves_this_one_free(stub_docker: StubDocker, restore_dir: Path) -> None:
+    (restore_dir / "other.json").write_text(RestoreMarker("other", "snap-1", 300001).to_json())
+    (restore_dir / "third.json").write_text(RestoreMarker("third", "snap-1", None).to_json())
+    assert pod_create(stub_docker).returncode == 0
+    assert CREATE in argvs(stub_docker)
+
+
+def test_the_pods_own_unfinished_restore_may_take_the_port_it_keeps(stub_docker: StubDocker, restore_dir: Path) -> None:
+    (restore_dir / "demo.json").write_text(RestoreMarker("demo", "snap-1", 30000).to_json())
+    assert pod_create(stub_docker).returncode == 0
+    assert CREATE in argvs(stub_docker)

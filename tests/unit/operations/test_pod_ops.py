@@ -18,6 +18,8 @@ from typing import Any
 import pytest
 from tests.unit.pod.conftest import HELD_PORT, IMAGE_ID, applied, applied_record, demo_spec
 
+from pinacle.facts.host import PathExists
+from pinacle.facts.pod import PodObjects
 from pinacle.operations import pod as ops
 from pinacle.operations._shell import fail, pod_supervisor_ready, write_file_command
 from pinacle.pod.desired import PodPlan, plan_pod
@@ -430,3 +432,42 @@ def test_a_pod_in_sync_yields_no_command(op: Any, run_operation: RunOperation) -
         kwargs["image_id"] = IMAGE_ID
     result = run_operation(op, {}, **kwargs)
     assert (result.commands, len(result.noops)) == ([], 1)
+
+
+# --- pod_removed ---------------------------------------------------------------------------------
+
+DEMO_OBJECTS = {"container": ["pinacle-demo"], "network": ["pinacle-demo"], "volume": ["pinacle-demo-workspace"]}
+NO_OBJECTS: dict[str, list[str]] = {"container": [], "network": [], "volume": []}
+HOST_FILES = "rm -f /var/lib/pinacle/pods/demo.json /var/lib/pinacle/restores/demo.json"
+
+
+def removal_facts(objects: Mapping[str, list[str]], record: bool, marker: bool) -> dict[Any, Any]:
+    return {
+        PodObjects: objects,
+        (PathExists, ("path", f"{RECORD_DIR}/demo.json")): record,
+        (PathExists, ("path", "/var/lib/pinacle/restores/demo.json")): marker,
+    }
+
+
+def test_a_deleted_pod_loses_its_container_then_network_then_its_host_files(run_operation: RunOperation) -> None:
+    result = run_operation(ops.pod_removed, removal_facts(DEMO_OBJECTS, True, False), slug="demo")
+    assert result.commands == [
+        "docker rm -f pinacle-demo >/dev/null",
+        "docker network rm pinacle-demo >/dev/null",
+        HOST_FILES,
+    ]
+
+
+def test_a_purged_pod_loses_its_workspace_volume_too(run_operation: RunOperation) -> None:
+    result = run_operation(ops.pod_removed, removal_facts(DEMO_OBJECTS, True, False), slug="demo", purge=True)
+    assert "docker volume rm pinacle-demo-workspace >/dev/null" in result.commands
+
+
+def test_a_restore_marker_alone_is_removed_so_it_keeps_no_port(run_operation: RunOperation) -> None:
+    result = run_operation(ops.pod_removed, removal_facts(NO_OBJECTS, False, True), slug="demo")
+    assert result.commands == [HOST_FILES]
+
+
+def test_a_pod_with_nothing_left_is_a_noop(run_operation: RunOperation) -> None:
+    result = run_operation(ops.pod_removed, removal_facts(NO_OBJECTS, False, False), slug="demo")
+    assert (result.commands, result.noops) == ([], ["nothing of pod demo to remove"])

@@ -14,8 +14,9 @@ from tests.unit.pod.test_report import record
 from pinacle.facts.pod import PodContainer
 from pinacle.operations import snapshot as ops
 from pinacle.pod.desired import plan_pod
+from pinacle.pod.restoring import RestoreMarker
 from pinacle.pod.settings import DeploySettings
-from pinacle.snapshots import RestoreMarker, snapshot_manifest_text
+from pinacle.snapshots import snapshot_manifest_text
 from pinacle.spec import PodSpec
 
 AWKWARD = {"name": 'rel data $HOME "q" \\ ü\n', "env": {"A": "$(id) `x` ${PATH} \"'"}}

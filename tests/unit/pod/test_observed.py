@@ -122,6 +122,11 @@ def test_a_pods_published_port_belongs_to_the_pod_even_though_it_listens() -> No
     assert pods.taken_ports() == {30000: "a"}
 
 
+def test_a_port_an_unfinished_restore_keeps_belongs_to_the_pod_being_restored() -> None:
+    pods = HostPods(reserved={30003: "restored"}, listening=frozenset({22}))
+    assert pods.taken_ports() == {22: "", 30003: "restored"}
+
+
 def test_a_stopped_pod_still_holds_its_port() -> None:
     pods = HostPods(containers={"a": pod_container("a", "30000", status="exited")})
     assert pods.taken_ports() == {30000: "a"}

@@ -38,6 +38,7 @@ def test_pod_states_command_reads_docker_at_once_then_records_and_ports() -> Non
         '>"$d/3" & '
         'wait; cat "$d/0" "$d/1" "$d/2" "$d/3"; '
         "echo '#pinacle:records'; grep -H '' /var/lib/pinacle/pods/*.json 2>/dev/null || true; "
+        "echo '#pinacle:restores'; grep -H '' /var/lib/pinacle/restores/*.json 2>/dev/null || true; "
         "echo '#pinacle:listening'; cat /proc/net/tcp /proc/net/tcp6 2>/dev/null || true; "
         "echo '#pinacle:daemon'; cat /etc/docker/daemon.json 2>/dev/null || true"
     )
@@ -73,6 +74,7 @@ def test_pod_states_prints_sections_in_order_whichever_docker_read_ends_first(st
         "#pinacle:volumes",
         f"#pinacle:image {IMAGE}",
         "#pinacle:records",
+        "#pinacle:restores",
         "#pinacle:listening",
         "#pinacle:daemon",
     ]
