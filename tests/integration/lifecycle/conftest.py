@@ -27,9 +27,11 @@ resources:
 Run = Callable[..., subprocess.CompletedProcess[str]]
 
 
-def run(*args: str, check: bool = True, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+def run(
+    *args: str, check: bool = True, timeout: float = 300, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run a command (``pinacle ...``, ``docker ...``) and return its completed process."""
-    result = subprocess.run(args, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+    result = subprocess.run(args, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL, env=env)
     if check and result.returncode != 0:
         raise AssertionError(f"{args} exited {result.returncode}:\n{result.stdout}\n{result.stderr}")
     return result
