@@ -183,7 +183,7 @@ class LocalHost:
         changed: list[str] = []
         for step in steps:
             for command in step.commands:
-                done = subprocess.run(["sh", "-c", command], capture_output=True, stdin=subprocess.DEVNULL, check=False)
+                done = _run_shell(command)
                 if done.returncode != 0:
                     error = " ".join(split_output(done.stderr)[-5:]) or f"exit status {done.returncode}"
                     detail = f"{self.name}: {step.name}: {error}"
@@ -196,6 +196,20 @@ class LocalHost:
 
     def __repr__(self) -> str:
         return f"LocalHost({self.name!r})"
+
+
+def _run_shell(command: str) -> subprocess.CompletedProcess[bytes]:
+    """``sh -c command``; one too long for a command line runs from a root-only temporary file."""
+    from pinacle.operations._shell import fits_inline
+
+    if fits_inline(command):
+        return subprocess.run(["sh", "-c", command], capture_output=True, stdin=subprocess.DEVNULL, check=False)
+    import tempfile  # rarely needed: kept off the import path of every command
+
+    with tempfile.NamedTemporaryFile("w", prefix="pinacle-", suffix=".sh") as script:  # mode 0600
+        script.write(command)
+        script.flush()
+        return subprocess.run(["sh", script.name], capture_output=True, stdin=subprocess.DEVNULL, check=False)
 
 
 def read(host: Any, reader: Read[T]) -> T:

@@ -121,3 +121,28 @@ def build_image(name: str, repository: str, timeout: float = 1800) -> dict[str, 
     tag = f"{repository}:{inputs_hash[:12]}"
     image_id = docker("image", "inspect", "--format", "{{.Id}}", tag).stdout.strip()
     return {"hash": inputs_hash, "tag": tag, "id": image_id, "output": build.stdout}
+
+
+def pod_at_bounds(slug: str) -> dict[str, object]:
+    """A valid pod file at the schema's bounds: env of 32 KB (in all) full of quotes, ``$``,
+    backslashes, newlines and unicode, and four app commands of 4 KB. Its rollout commands are far
+    longer than the 128 KiB Linux allows one argument."""
+    hostile = "'\"$`\\\n;$(x)${HOME}"
+    first = (hostile * 1000)[:16000]
+    second = "'" * 15800 + "ü" * 200
+    ports = [
+        {
+            "name": f"app{i}",
+            "port": 4000 + i,
+            "command": f"sh -c 'exec python3 -m http.server {4000 + i} --directory /workspace' " + "p" * 3980,
+        }
+        for i in range(4)
+    ]
+    return {
+        "name": f"bounds {slug}",
+        "slug": slug,
+        "services": ["web-terminal"],
+        "env": {"FIRST": first, "SECOND": second},
+        "ports": ports,
+        "resources": {"memory": "1g"},
+    }

@@ -22,10 +22,14 @@ from pathlib import Path
 import pytest
 import yaml
 from tests.integration.conftest import REPO, SLUG_PREFIX, remove_pod_resources, run
+from tests.integration.helpers import pod_at_bounds
+
+from pinacle.operations._shell import STAGING_DIR
 
 pytestmark = pytest.mark.integration
 
 SSHD = Path("/usr/sbin/sshd")
+STAGING = Path(STAGING_DIR)
 
 
 def free_port() -> int:
@@ -193,3 +197,24 @@ def test_delete_over_ssh_leaves_nothing(ssh_dir: Path, ssh_pod: dict[str, object
         for kind in (["ps", "-a"], ["network", "ls"], ["volume", "ls"])
     ]
     assert leftovers == [[], [], []]
+
+
+def test_a_pod_at_the_bounds_rolls_out_over_ssh_through_staged_scripts(ssh_dir: Path, tmp_path: Path) -> None:
+    # Its container, config and record commands are past one argument's 128 KiB: pyinfra uploads
+    # each as a script into the root-only staging directory, runs it and removes it.
+    slug = f"{SLUG_PREFIX}ssh-bounds-{os.urandom(4).hex()}"
+    data = pod_at_bounds(slug)
+    path = tmp_path / "pod.yaml"
+    path.write_text(json.dumps(data))
+    try:
+        pinacle(ssh_dir, "deploy", str(path))
+        (status,) = json.loads(pinacle(ssh_dir, "status", slug, "--json").stdout)["pods"]
+        assert status["healthy"] is True and status["host"] == "127.0.0.1"
+        env = data["env"]
+        assert isinstance(env, dict)
+        printed = pinacle(ssh_dir, "exec", slug, "--", "printenv", "FIRST").stdout
+        assert printed == env["FIRST"] + "\n"
+        assert list(STAGING.iterdir()) == []
+        assert json.loads(pinacle(ssh_dir, "deploy", str(path), "--json").stdout)["changes"] == 0
+    finally:
+        remove_pod_resources(slug)

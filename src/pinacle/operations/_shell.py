@@ -3,7 +3,32 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import shlex
+
+# Linux refuses one argument longer than 128 KiB (MAX_ARG_STRLEN), and the whole command a host
+# runs is one: the `sh -c COMMAND` of the @local executor, of pyinfra and of sshd (each quoting it
+# once more, a single quote growing to five characters). A rollout command of a pod file at its
+# bounds (env values full of quotes, long app commands) is longer: it travels as a script file in
+# a root-only directory instead, run by a short command (see pinacle.operations.staging).
+INLINE_COMMAND_MAX = 96 * 1024
+STAGING_DIR = "/var/lib/pinacle/staging"
+
+
+def fits_inline(command: str) -> bool:
+    """Can ``command`` be run as ``sh -c COMMAND`` after two more rounds of quoting?"""
+    return len(shlex.quote(shlex.quote(command)).encode()) <= INLINE_COMMAND_MAX
+
+
+def staged_script_path(command: str) -> str:
+    """Where ``command`` is put as a script when it does not fit inline (named by its content)."""
+    return f"{STAGING_DIR}/{hashlib.sha256(command.encode()).hexdigest()[:24]}.sh"
+
+
+def run_staged_script(path: str) -> str:
+    """Run the script at ``path`` (without standard input), remove it, and exit as it did."""
+    quoted = shlex.quote(path)
+    return f"sh {quoted} </dev/null; status=$?; rm -f {quoted}; exit $status"
 
 
 def fail(message: str) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Generator
 
 from pyinfra import host
-from pyinfra.api import operation
+from pyinfra.api import StringCommand, operation
 
 from pinacle.facts.host import PathExists
 from pinacle.facts.pod import PodContainer, PodObjects
@@ -30,6 +30,7 @@ from pinacle.operations.pod_commands import (  # noqa: F401 (files_tar, create_a
     start_commands,
     stop_commands,
 )
+from pinacle.operations.staging import staged
 from pinacle.pod.diff import PodDiff
 from pinacle.pod.names import container_name, record_path
 from pinacle.pod.restoring import restore_marker_path
@@ -49,7 +50,7 @@ def pod_network(diff: PodDiff) -> Generator[str, None, None]:
 
 
 @operation()
-def pod_container(diff: PodDiff, image_id: str | None) -> Generator[str, None, None]:
+def pod_container(diff: PodDiff, image_id: str | None) -> Generator[str | StringCommand, None, None]:
     """
     Create, configure and start the pod's gVisor container, replace it, or start it.
 
@@ -64,11 +65,11 @@ def pod_container(diff: PodDiff, image_id: str | None) -> Generator[str, None, N
     commands = container_commands(diff, image_id)
     if not commands:
         host.noop(f"container {diff.plan.container.name} is running and up to date")
-    yield from commands
+    yield from staged(commands)
 
 
 @operation()
-def pod_config(diff: PodDiff) -> Generator[str, None, None]:
+def pod_config(diff: PodDiff) -> Generator[str | StringCommand, None, None]:
     """
     Bring a running container's router and services to the plan, in one ``docker exec``.
 
@@ -80,11 +81,11 @@ def pod_config(diff: PodDiff) -> Generator[str, None, None]:
     commands = config_commands(diff)
     if not commands:
         host.noop("router and services are up to date")
-    yield from commands
+    yield from staged(commands)
 
 
 @operation()
-def pod_record(diff: PodDiff) -> Generator[str, None, None]:
+def pod_record(diff: PodDiff) -> Generator[str | StringCommand, None, None]:
     """
     Write the pod's host record last: a run killed before this point leaves a difference to converge.
 
@@ -93,7 +94,7 @@ def pod_record(diff: PodDiff) -> Generator[str, None, None]:
     commands = record_commands(diff)
     if not commands:
         host.noop("pod record is up to date")
-    yield from commands
+    yield from staged(commands)
 
 
 @operation()

@@ -38,8 +38,18 @@ def _label_args(labels: Mapping[str, str]) -> list[str]:
     return [f"--label={key}={value}" for key, value in sorted(labels.items())]
 
 
+# A script longer than this is not one argument of `docker exec` (Linux's 128 KiB bound on one):
+# it is piped into the pod and run from a file there.
+IN_POD_SCRIPT_MAX = 96 * 1024
+_RUN_PIPED_SCRIPT = 'f=$(mktemp) && cat >"$f" && sh "$f" </dev/null; s=$?; rm -f "$f"; exit $s'
+
+
 def _in_pod(container: str, script: str) -> str:
-    return f"docker exec {shlex.quote(container)} sh -c {shlex.quote(script)}"
+    if len(script.encode()) <= IN_POD_SCRIPT_MAX:
+        return f"docker exec {shlex.quote(container)} sh -c {shlex.quote(script)}"
+    encoded = base64.b64encode(script.encode()).decode()
+    run = f"docker exec -i {shlex.quote(container)} sh -c {shlex.quote(_RUN_PIPED_SCRIPT)}"
+    return f"printf %s {encoded} | base64 -d | {run}"
 
 
 def files_tar(files: Mapping[str, str]) -> bytes:

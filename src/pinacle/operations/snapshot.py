@@ -13,10 +13,11 @@ import shlex
 from collections.abc import Generator
 
 from pyinfra import host
-from pyinfra.api import operation
+from pyinfra.api import StringCommand, operation
 
 from pinacle.facts.pod import PodContainer
 from pinacle.operations._shell import write_file_command
+from pinacle.operations.staging import staged
 from pinacle.pod.desired import PodPlan
 from pinacle.pod.names import LABEL_POD, WORKSPACE, container_name, workspace_mount
 from pinacle.pod.restoring import RESTORE_DIR, RestoreMarker, restore_marker_path
@@ -33,7 +34,9 @@ def snapshot_command(slug: str, name: str, runtime: str, created: str, manifest:
 
 
 @operation()
-def pod_snapshot(slug: str, snapshot: str, runtime: str, manifest: str, created: str) -> Generator[str, None, None]:
+def pod_snapshot(
+    slug: str, snapshot: str, runtime: str, manifest: str, created: str
+) -> Generator[str | StringCommand, None, None]:
     """
     Snapshot a pod: ``docker commit`` to ``pinacle-snapshot/<slug>:<name>``, its workspace volume
     archived to ``/var/lib/pinacle/snapshots/<name>.tar`` and ``manifest`` stored as ``<name>.json``.
@@ -47,7 +50,7 @@ def pod_snapshot(slug: str, snapshot: str, runtime: str, manifest: str, created:
     if host.get_fact(PodContainer, container=container_name(slug)) is None:
         host.noop(f"pod {slug} is not on this host")
         return
-    yield snapshot_command(slug, snapshot, runtime, created, manifest)
+    yield from staged([snapshot_command(slug, snapshot, runtime, created, manifest)])  # a pod file at its bounds
 
 
 @operation()
