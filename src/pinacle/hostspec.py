@@ -28,7 +28,6 @@ DISTRO_RUNSC_PATH = "/usr/bin/runsc"
 RUNSC_CHECKSUM_RECORD = "/etc/pinacle/runsc.sha512"
 DOCKER_PIDFILE = "/var/run/docker.pid"
 CONTAINERD_SOCKET = "/run/containerd/containerd.sock"
-LOG_DIR = "/var/log/pinacle"
 
 # A tiny image that exists only to prove the runtime works: a static busybox (sh, dmesg), the host's
 # GNU coreutils ``ls`` with the shared libraries it loads, and a plain directory (/probe) without

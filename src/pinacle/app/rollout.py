@@ -8,10 +8,8 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from pinacle import executor
-from pinacle.app.fleet import place, read_fleet
 from pinacle.edge.settings import EdgeSettings
 from pinacle.errors import DeployError, HostError, PortClaimLost, UsageError
-from pinacle.fleet.placement import Outcome, PlacementDecision
 from pinacle.pod.desired import PodPlan
 from pinacle.pod.diff import Action, PodDiff, diff_pod
 from pinacle.pod.names import lock_path
@@ -22,6 +20,7 @@ from pinacle.records import PodPlanResult, PodRollout, frozen_mapping
 
 if TYPE_CHECKING:
     from pinacle.deploys import pod as deploys
+    from pinacle.fleet.placement import PlacementDecision
 else:  # pyinfra is imported only when a deploy runs
     deploys = executor.lazy_module("pinacle.deploys.pod")
 
@@ -49,6 +48,8 @@ def plan_rollout(
     images = tuple(p.container.image for p in plans)
     fleet = session.fleet
     if fleet:
+        from pinacle.app.fleet import place, read_fleet  # placement's models: not for one host
+
         states, members = read_fleet(session, images)
         decisions = place(plans, members, host=host, force=force)
         if placements is not None:
@@ -179,7 +180,7 @@ def roll_out(
             edges = session.read_all(edge_state())
             placements: dict[str, PlacementDecision] = {}
             diffs = plan_rollout(session, plans, host, force, placements, edges)
-            if new := sorted(slug for slug, d in placements.items() if d.outcome is not Outcome.STAYS):
+            if new := sorted(slug for slug, d in placements.items() if d.new):
                 lock_placements(session, new, placing)
                 diffs = plan_rollout(session, plans, host, force, placements, edges)
             if found := problems(diffs):

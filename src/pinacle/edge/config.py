@@ -17,7 +17,7 @@ from pinacle.edge.settings import (
     WORKER_SHUTDOWN_TIMEOUT,
     EdgeSettings,
 )
-from pinacle.hostspec import LOG_DIR
+from pinacle.pod.names import LOG_DIR
 from pinacle.router import Route, nginx_template
 
 # The nginx worker user of each package manager's nginx package.

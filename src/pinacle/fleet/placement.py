@@ -151,6 +151,11 @@ class PlacementDecision:
     reason: str
     verdicts: tuple[HostVerdict, ...] = ()
 
+    @property
+    def new(self) -> bool:
+        """Does the pod go where it is not yet (a new pod, placed or forced; or refused)?"""
+        return self.outcome is not Outcome.STAYS
+
     def describe(self) -> list[str]:
         """What ``--dry-run`` prints: the decision, then every host's verdict."""
         head = f"pod {self.slug}: {self.outcome.value}" + (f" on {self.host}" if self.host else "")

@@ -23,8 +23,8 @@ from pinacle.edge.units import socket_dir_command
 from pinacle.facts.edge import EdgeAuthRunning, EdgeRunning, EdgeState, EdgeTable
 from pinacle.facts.host import DockerServer, FileSha512, FileText
 from pinacle.facts.pod import PodStates
-from pinacle.hostspec import LOG_DIR
 from pinacle.operations._shell import wait_until, write_file_command
+from pinacle.pod.names import LOG_DIR
 
 _CONF = shlex.quote(EDGE_CONF)
 # nginx daemonizes itself; setsid keeps it out of the deploy's session all the same (as dockerd).

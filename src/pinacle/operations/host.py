@@ -32,7 +32,6 @@ from pinacle.hostspec import (
     COREUTILS_LS_CANDIDATES,
     DEBIAN_KEYRING_WITH_TRIXIE,
     DOCKER_PIDFILE,
-    LOG_DIR,
     PINNED_DEBIAN_SUITES,
     PROBE_DIR,
     PROBE_IMAGE,
@@ -54,6 +53,7 @@ from pinacle.hostspec import (
     suite_listed,
 )
 from pinacle.operations._shell import fail, wait_until, write_file_command
+from pinacle.pod.names import LOG_DIR
 
 RELOAD_DOCKERD = f'kill -HUP "$(cat {DOCKER_PIDFILE})"'
 

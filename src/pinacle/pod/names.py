@@ -26,6 +26,7 @@ RECORD_DIR = "/var/lib/pinacle/pods"
 # Present on a host that `pinacle drain` emptied: placement puts no new pod there until `undrain`.
 DRAINED_MARKER = "/var/lib/pinacle/drained"
 LOCK_DIR = "/run/pinacle"
+LOG_DIR = "/var/log/pinacle"  # on the host: dockerd's, the edge's and its credential daemon's logs
 PORT_LOCK = f"{LOCK_DIR}/ports.lock"
 # The host script that claims a port and creates, configures and starts a pod container
 # (src/pinacle/host_scripts/pinacle-pod-create, installed by the host deploy).
