@@ -199,17 +199,13 @@ class LocalHost:
 
 
 def _run_shell(command: str) -> subprocess.CompletedProcess[bytes]:
-    """``sh -c command``; one too long for a command line runs from a root-only temporary file."""
-    from pinacle.operations._shell import fits_inline
+    """``sh -c command``; one too long for a command line runs from a staged script, as pyinfra runs it."""
+    from pinacle.operations._shell import fits_inline, staged_command
 
     if fits_inline(command):
         return subprocess.run(["sh", "-c", command], capture_output=True, stdin=subprocess.DEVNULL, check=False)
-    import tempfile  # rarely needed: kept off the import path of every command
-
-    with tempfile.NamedTemporaryFile("w", prefix="pinacle-", suffix=".sh") as script:  # mode 0600
-        script.write(command)
-        script.flush()
-        return subprocess.run(["sh", script.name], capture_output=True, stdin=subprocess.DEVNULL, check=False)
+    staged = ["sh", "-c", staged_command(command)]
+    return subprocess.run(staged, capture_output=True, input=command.encode(), check=False)
 
 
 def read(host: Any, reader: Read[T]) -> T:

@@ -10,7 +10,7 @@ import shlex
 # runs is one: the `sh -c COMMAND` of the @local executor, of pyinfra and of sshd (each quoting it
 # once more, a single quote growing to five characters). A rollout command of a pod file at its
 # bounds (env values full of quotes, long app commands) is longer: it travels as a script file in
-# a root-only directory instead, run by a short command (see pinacle.operations.staging).
+# a root-only directory instead, run by a short command that reads it from its standard input (:func:`staged_command`).
 INLINE_COMMAND_MAX = 96 * 1024
 STAGING_DIR = "/var/lib/pinacle/staging"
 
@@ -20,15 +20,26 @@ def fits_inline(command: str) -> bool:
     return len(shlex.quote(shlex.quote(command)).encode()) <= INLINE_COMMAND_MAX
 
 
+# A script left by a run killed while it ran (it may hold env values) is removed by the next long
+# command after this long: no rollout step lasts an hour.
+STALE_SCRIPT_MINUTES = 60
+
+
 def staged_script_path(command: str) -> str:
     """Where ``command`` is put as a script when it does not fit inline (named by its content)."""
     return f"{STAGING_DIR}/{hashlib.sha256(command.encode()).hexdigest()[:24]}.sh"
 
 
-def run_staged_script(path: str) -> str:
-    """Run the script at ``path`` (without standard input), remove it, and exit as it did."""
-    quoted = shlex.quote(path)
-    return f"sh {quoted} </dev/null; status=$?; rm -f {quoted}; exit $status"
+def staged_command(command: str) -> str:
+    """The short command that runs ``command`` given on its standard input: it stores it as a
+    root-only script, runs that without standard input (a command in it that reads its standard
+    input must not eat the rest of the script), removes it, and exits as it did."""
+    path = shlex.quote(staged_script_path(command))
+    return (
+        f"umask 077 && mkdir -p -m 0700 {STAGING_DIR} && "
+        f"find {STAGING_DIR} -name '*.sh' -mmin +{STALE_SCRIPT_MINUTES} -delete && cat > {path} && "
+        f"{{ sh {path} </dev/null; status=$?; rm -f {path}; exit $status; }}"
+    )
 
 
 def fail(message: str) -> str:

@@ -8,7 +8,7 @@ from pathlib import Path
 from pyinfra.api import StringCommand
 
 from pinacle.executor import _run_shell
-from pinacle.operations._shell import INLINE_COMMAND_MAX, fits_inline, run_staged_script, staged_script_path
+from pinacle.operations._shell import INLINE_COMMAND_MAX, fits_inline, staged_command, staged_script_path
 from pinacle.operations.pod_commands import IN_POD_SCRIPT_MAX, _in_pod
 from pinacle.operations.staging import staged
 
@@ -25,20 +25,35 @@ def test_single_quotes_count_as_the_five_characters_two_more_quotings_make_them(
 
 
 def test_a_long_command_is_sent_on_standard_input_then_run_from_its_file() -> None:
-    receive, run = staged([LONG])
+    (command,) = staged([LONG])
     path = staged_script_path(LONG)
-    assert isinstance(receive, StringCommand)
-    assert receive.connector_arguments == {"_stdin": LONG}
-    assert str(receive) == f"umask 077 && mkdir -p -m 0700 /var/lib/pinacle/staging && cat > {path}"
-    assert run == f"sh {path} </dev/null; status=$?; rm -f {path}; exit $status"
+    assert isinstance(command, StringCommand)
+    assert command.connector_arguments == {"_stdin": LONG}
+    assert str(command) == (
+        "umask 077 && mkdir -p -m 0700 /var/lib/pinacle/staging && "
+        "find /var/lib/pinacle/staging -name '*.sh' -mmin +60 -delete && "
+        f"cat > {path} && {{ sh {path} </dev/null; status=$?; rm -f {path}; exit $status; }}"
+    )
 
 
 def test_a_staged_script_runs_without_standard_input_removes_itself_and_keeps_its_status(tmp_path: Path) -> None:
-    script = tmp_path / "s.sh"
-    script.write_text("read -r line || echo no-stdin; exit 3\n")
-    command = ["sh", "-c", run_staged_script(str(script))]
-    done = subprocess.run(command, input=b"fed\n", capture_output=True, check=False)
-    assert (done.returncode, done.stdout, script.exists()) == (3, b"no-stdin\n", False)
+    script = "read -r line || echo no-stdin; exit 3"
+    staging = tmp_path / "staging"
+    command = staged_command(script).replace("/var/lib/pinacle/staging", str(staging))
+    done = subprocess.run(["sh", "-c", command], input=script.encode(), capture_output=True, check=False)
+    assert (done.returncode, done.stdout, list(staging.iterdir())) == (3, b"no-stdin\n", [])
+    assert staging.stat().st_mode & 0o777 == 0o700
+
+
+def test_scripts_a_killed_run_left_are_removed_after_an_hour(tmp_path: Path) -> None:
+    staging = tmp_path / "staging"
+    staging.mkdir()
+    (staging / "old.sh").write_text("secret")
+    (staging / "recent.sh").write_text("in use")
+    subprocess.run(["touch", "-d", "2 hours ago", str(staging / "old.sh")], check=True)
+    command = staged_command("true").replace("/var/lib/pinacle/staging", str(staging))
+    subprocess.run(["sh", "-c", command], input=b"true", check=True)
+    assert [p.name for p in staging.iterdir()] == ["recent.sh"]
 
 
 def test_the_local_executor_runs_a_long_command_from_a_file() -> None:
