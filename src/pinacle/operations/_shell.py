@@ -26,15 +26,16 @@ STALE_SCRIPT_MINUTES = 60
 
 
 def staged_script_path(command: str) -> str:
-    """Where ``command`` is put as a script when it does not fit inline (named by its content)."""
-    return f"{STAGING_DIR}/{hashlib.sha256(command.encode()).hexdigest()[:24]}.sh"
+    """Where ``command`` is put as a script when it does not fit inline: named by its content and,
+    in the shell, the running shell's PID (``$$``), so two runs of one command never share a file."""
+    return f"{STAGING_DIR}/{hashlib.sha256(command.encode()).hexdigest()[:24]}.$$.sh"
 
 
 def staged_command(command: str) -> str:
     """The short command that runs ``command`` given on its standard input: it stores it as a
     root-only script, runs that without standard input (a command in it that reads its standard
     input must not eat the rest of the script), removes it, and exits as it did."""
-    path = shlex.quote(staged_script_path(command))
+    path = staged_script_path(command)  # no quoting needed (hex digits), and $$ must expand
     return (
         f"umask 077 && mkdir -p -m 0700 {STAGING_DIR} && "
         f"find {STAGING_DIR} -name '*.sh' -mmin +{STALE_SCRIPT_MINUTES} -delete && cat > {path} && "

@@ -7,7 +7,7 @@ import shlex
 from collections.abc import Generator, Mapping, Sequence
 
 from pyinfra import host
-from pyinfra.api import operation
+from pyinfra.api import StringCommand, operation
 
 from pinacle.edge.commands import RELOAD_EDGE, TEST_EDGE, edge_dir_command, refresh_commands, sha512, table_commands
 from pinacle.edge.settings import (
@@ -24,6 +24,7 @@ from pinacle.facts.edge import EdgeAuthRunning, EdgeRunning, EdgeState, EdgeTabl
 from pinacle.facts.host import DockerServer, FileSha512, FileText
 from pinacle.facts.pod import PodStates
 from pinacle.operations._shell import wait_until, write_file_command
+from pinacle.operations.staging import staged
 from pinacle.pod.names import LOG_DIR
 
 _CONF = shlex.quote(EDGE_CONF)
@@ -82,7 +83,7 @@ def edge_stopped() -> Generator[str, None, None]:
 
 
 @operation()
-def edge_table_refreshed(edge: EdgeSettings | None = None) -> Generator[str, None, None]:
+def edge_table_refreshed(edge: EdgeSettings | None = None) -> Generator[str | StringCommand, None, None]:
     """
     Regenerate the edge's pod table from the pods the host holds when this runs; reload the edge
     only when the table changed. Every deploy that starts, stops, creates or removes a pod ends
@@ -100,11 +101,13 @@ def edge_table_refreshed(edge: EdgeSettings | None = None) -> Generator[str, Non
     commands = refresh_commands(edge, pods, host.get_fact(EdgeTable))
     if not commands:
         host.noop("the edge's pod table is up to date")
-    yield from commands
+    yield from staged(commands)  # many pods of many ports make a table longer than one argument
 
 
 @operation()
-def edge_table(table: str, certificates: Sequence[str] = (), secrets: Sequence[str] = ()) -> Generator[str, None, None]:
+def edge_table(
+    table: str, certificates: Sequence[str] = (), secrets: Sequence[str] = ()
+) -> Generator[str | StringCommand, None, None]:
     """
     Bring the edge's pod table to ``table`` and reload the edge, only when it changed.
 
@@ -118,7 +121,7 @@ def edge_table(table: str, certificates: Sequence[str] = (), secrets: Sequence[s
     commands = table_commands(table, host.get_fact(EdgeTable), certificates, secrets)
     if not commands:
         host.noop("the edge's pod table is up to date")
-    yield from commands
+    yield from staged(commands)
 
 
 @operation()

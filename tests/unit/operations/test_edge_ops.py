@@ -193,3 +193,12 @@ CASES += [
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c["id"])
 def test_edge_operation(case: Case, check_operation_case: Any) -> None:
     check_operation_case(case)
+
+
+def test_a_table_longer_than_one_argument_is_written_from_a_staged_script(run_operation: Any) -> None:
+    table = "# many pods of many ports\n" + "server { listen 80; }\n" * 10_000
+    result = run_operation(ops.edge_table, {EdgeTable: table_state()}, table=table)
+    staged, reload = result.commands
+    assert reload == RELOAD
+    assert staged.startswith("umask 077 && mkdir -p -m 0700 /var/lib/pinacle/staging && ")
+    assert "sh /var/lib/pinacle/staging/" in staged
