@@ -166,8 +166,9 @@ def delete(session: executor.Session, slug: str, purge: bool = False, only: Any 
     removals = {}  # host -> what of the pod is there to remove
     for host in session.hosts if only is None else [only]:
         objects = session.read(host, pod_objects(slug))
-        files = any(session.read(host, path_exists(p)) for p in (record_path(slug), restore_marker_path(slug)))
-        removals[host] = removal_commands(slug, objects, files, purge)
+        record = bool(session.read(host, path_exists(record_path(slug))))
+        marker = bool(session.read(host, path_exists(restore_marker_path(slug))))
+        removals[host] = removal_commands(slug, objects, record, marker, purge)
     where = [host for host, commands in removals.items() if commands]
     if not where:
         return False

@@ -58,7 +58,8 @@ def restore_pod(
     slug = diff.plan.slug
     snapshot_ops.restore_started(name=f"Mark pod {slug} as being restored", marker=markers[host.name])
     if replace:
-        pod_ops.pod_removed(name=f"Remove pod {slug} to replace it", slug=slug, purge=True)
+        # The marker just written stays: it keeps the replaced pod's port until the new pod holds it.
+        pod_ops.pod_removed(name=f"Remove pod {slug} to replace it", slug=slug, purge=True, keep_restore_marker=True)
     roll_out_pod(diff=diff, image_id=image_id, workspace_archive=archive)
     snapshot_ops.restore_finished(name=f"Pod {slug} is restored", slug=slug)
     refresh_edge()

@@ -128,17 +128,19 @@ def pod_started(slug: str) -> Generator[str, None, None]:
 
 
 @operation()
-def pod_removed(slug: str, purge: bool = False) -> Generator[str, None, None]:
+def pod_removed(slug: str, purge: bool = False, keep_restore_marker: bool = False) -> Generator[str, None, None]:
     """
-    Remove everything labelled as the pod: containers (freeing the port), network; the volume too
-    when ``purge``.
+    Remove everything labelled as the pod: containers (freeing the port), network, host record and
+    restore marker; the volume too when ``purge``.
 
     + slug: the pod
     + purge: also remove the workspace volume (its data is gone)
+    + keep_restore_marker: leave the restore marker (a restore replacing the pod has just written it)
     """
     found = host.get_fact(PodObjects, slug=slug)
-    files = any(host.get_fact(PathExists, path=path) for path in (record_path(slug), restore_marker_path(slug)))
-    commands = removal_commands(slug, found, files, purge)
+    record = bool(host.get_fact(PathExists, path=record_path(slug)))
+    marker = not keep_restore_marker and bool(host.get_fact(PathExists, path=restore_marker_path(slug)))
+    commands = removal_commands(slug, found, record, marker, purge)
     if not commands:
         host.noop(f"nothing of pod {slug} to remove")
     yield from commands

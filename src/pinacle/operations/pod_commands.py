@@ -169,10 +169,13 @@ def start_commands(slug: str, current: ContainerRecord | None) -> list[str]:
     return [f"docker start {shlex.quote(container_name(slug))} >/dev/null"]
 
 
-def removal_commands(slug: str, objects: Mapping[str, Sequence[str]], host_files: bool, purge: bool) -> list[str]:
+def removal_commands(
+    slug: str, objects: Mapping[str, Sequence[str]], record: bool, marker: bool, purge: bool
+) -> list[str]:
     """Remove what ``objects`` lists as the pod's (containers first, freeing its port, then its
-    network; its workspace volume with ``purge``) and, with ``host_files``, its host record and
-    restore marker (a deleted pod is no unfinished restore, and keeps no port)."""
+    network; its workspace volume with ``purge``), its host record with ``record``, and its restore
+    marker with ``marker`` (a deleted pod is no unfinished restore, and keeps no port; a restore
+    replacing the pod keeps the marker it has just written)."""
     commands = []
     if objects["container"]:
         commands.append("docker rm -f " + " ".join(shlex.quote(n) for n in objects["container"]) + " >/dev/null")
@@ -180,8 +183,9 @@ def removal_commands(slug: str, objects: Mapping[str, Sequence[str]], host_files
         commands.append("docker network rm " + " ".join(shlex.quote(n) for n in objects["network"]) + " >/dev/null")
     if purge and objects["volume"]:
         commands.append("docker volume rm " + " ".join(shlex.quote(n) for n in objects["volume"]) + " >/dev/null")
-    if host_files:
-        commands.append(f"rm -f {shlex.quote(record_path(slug))} {shlex.quote(restore_marker_path(slug))}")
+    files = [path for path, there in ((record_path(slug), record), (restore_marker_path(slug), marker)) if there]
+    if files:
+        commands.append("rm -f " + " ".join(shlex.quote(path) for path in files))
     return commands
 
 

@@ -19,11 +19,9 @@ from pinacle.facts.pod import PodContainer
 from pinacle.operations._shell import write_file_command
 from pinacle.operations.staging import staged
 from pinacle.pod.desired import PodPlan
-from pinacle.pod.names import LABEL_POD, WORKSPACE, container_name, workspace_mount
+from pinacle.pod.names import LABEL_POD, LABEL_RESTORE_HELPER, WORKSPACE, container_name, workspace_mount
 from pinacle.pod.restoring import RESTORE_DIR, RestoreMarker, restore_marker_path
 from pinacle.snapshots import SNAPSHOT_SCRIPT, restore_helper
-
-LABEL_RESTORE_HELPER = "pinacle.restore.helper"
 
 
 def snapshot_command(slug: str, name: str, runtime: str, created: str, manifest: str) -> str:

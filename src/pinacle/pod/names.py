@@ -9,6 +9,8 @@ LABEL_SPEC_FIELDS = "pinacle.spec-fields"
 LABEL_ROUTES = "pinacle.routes"
 LABEL_DOMAIN = "pinacle.domain"
 LABEL_NAME = "pinacle.name"
+# On the helper container a restore fills the pod's workspace with (value: the pod's slug).
+LABEL_RESTORE_HELPER = "pinacle.restore.helper"
 
 # Inside the pod (the image's contract, see docker/README.md).
 ROUTER_CONFIG_PATH = "/etc/pinacle/router/pod.conf"

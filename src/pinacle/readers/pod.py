@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from pinacle.catalog import parse_image_services
 from pinacle.daemon_json import DAEMON_JSON_PATH, gvisor_runtimes, parse_daemon_json
 from pinacle.errors import HostError
-from pinacle.pod.names import LABEL_POD, RECORD_DIR, container_name
+from pinacle.pod.names import LABEL_POD, LABEL_RESTORE_HELPER, RECORD_DIR, container_name
 from pinacle.pod.observed import ContainerRecord, HostPods, PodRecord, RecordError
 from pinacle.pod.ports import listening_ports
 from pinacle.pod.restoring import RESTORE_DIR, parse_restore_markers, restore_reservations
@@ -225,8 +225,11 @@ def pod_container(container: str) -> Read[ContainerRecord | None]:
 
 def pod_objects_command(slug: str) -> str:
     label = shlex.quote(f"{LABEL_POD}={slug}")
+    helper = shlex.quote(f"{LABEL_RESTORE_HELPER}={slug}")
     return (
         f"docker ps -a --filter label={label} --format 'container {{{{.Names}}}}' && "
+        # A killed restore's workspace helper holds the volume: it goes with the pod.
+        f"docker ps -a --filter label={helper} --format 'container {{{{.Names}}}}' && "
         # IDs, not names: two networks of one name (a race of old versions) are removed alike
         f"docker network ls --filter label={label} --format 'network {{{{.ID}}}}' && "
         f"docker volume ls --filter label={label} --format 'volume {{{{.Name}}}}'"

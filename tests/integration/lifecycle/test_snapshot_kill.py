@@ -264,6 +264,32 @@ def test_killed_restore_is_finished_by_a_plain_retry(
     print(f"{point}/{how}: left after the kill: {left}")
 
 
+def test_a_killed_restore_deleted_instead_of_finished_leaves_nothing(
+    source_snapshot: dict[str, Any], slugs: list[str], request: pytest.FixtureRequest
+) -> None:
+    # Killed once its workspace exists; its helper as a kill between `docker run`'s create and start
+    # leaves it (created, never started, so --rm never removes it), holding the volume. That moment
+    # is too short to hit by polling: the helper is made here as that kill leaves it.
+    name, slug = source_snapshot["name"], new_slug("snap-rd")
+    slugs.append(slug)
+    request.addfinalizer(lambda: (RESTORE_DIR / f"{slug}.json").unlink(missing_ok=True))
+    kill_when(start("pinacle", "restore", name, "--as", slug), lambda: RESTORE_POINTS["volume"](slug), "group")
+    label = f"label=pinacle.restore.helper={slug}"
+    deadline = time.monotonic() + 60  # a helper the kill left running ends with its input (--rm)
+    while run("docker", "ps", "-q", "--filter", label).stdout.strip() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    if not helpers(f"pinacle.restore.helper={slug}"):  # the kill left none: make the one it can leave
+        volume = f"pinacle-{slug}-workspace"
+        run("docker", "create", "--name", f"pinacle-restore.{slug}", "--label", f"pinacle.restore.helper={slug}",
+            "--label", "pinacle.pod=", "--mount", f"type=volume,source={volume},target=/workspace",
+            "pinacle/base:latest", "true")  # fmt: skip
+    assert half_built(slug)["helpers"] == 1 and half_built(slug)["marker"]
+    run("pinacle", "delete", slug, "--purge")
+    assert half_built(slug) == {
+        "container": 0, "network": 0, "volume": 0, "record": False, "marker": False, "helpers": 0,
+    }  # fmt: skip
+
+
 def test_killed_replace_keeps_its_port_and_a_plain_retry_finishes_it(
     filled_pod: dict[str, Any],
     slugs: list[str],
@@ -276,12 +302,16 @@ def test_killed_replace_keeps_its_port_and_a_plain_retry_finishes_it(
     name = f"{slug}-rb"
     snapshot_names.append(name)
     run("pinacle", "snapshot", slug, name)
-    (old,) = run("docker", "ps", "-aq", "--filter", f"label=pinacle.pod={slug}").stdout.split()
+    label = f"label=pinacle.pod={slug}"
+    (old,) = run("docker", "ps", "-aq", "--filter", label).stdout.split()
+    (old_network,) = run("docker", "network", "ls", "-q", "--filter", label).stdout.split()
 
-    def old_pod_gone() -> bool:
-        return old not in run("docker", "ps", "-aq", "--filter", f"label=pinacle.pod={slug}").stdout.split()
+    def old_pod_gone_new_network_made() -> bool:  # past the whole removal of the old pod
+        containers = run("docker", "ps", "-aq", "--filter", label).stdout.split()
+        networks = run("docker", "network", "ls", "-q", "--filter", label).stdout.split()
+        return old not in containers and any(n != old_network for n in networks)
 
-    kill_when(start("pinacle", "restore", name, "--replace"), old_pod_gone, "group")
+    kill_when(start("pinacle", "restore", name, "--replace"), old_pod_gone_new_network_made, "group")
     left = half_built(slug)
     assert left["marker"], left  # killed between removing the old pod and recording the new one
     # Until the retry the marker keeps the port: a new pod whose only choice it is gets a full range

@@ -438,34 +438,42 @@ def test_a_pod_in_sync_yields_no_command(op: Any, run_operation: RunOperation) -
 
 DEMO_OBJECTS = {"container": ["pinacle-demo"], "network": ["pinacle-demo"], "volume": ["pinacle-demo-workspace"]}
 NO_OBJECTS: dict[str, list[str]] = {"container": [], "network": [], "volume": []}
-HOST_FILES = "rm -f /var/lib/pinacle/pods/demo.json /var/lib/pinacle/restores/demo.json"
+RECORD_RM = "rm -f /var/lib/pinacle/pods/demo.json"
+MARKER_RM = "rm -f /var/lib/pinacle/restores/demo.json"
 
 
-def removal_facts(objects: Mapping[str, list[str]], record: bool, marker: bool) -> dict[Any, Any]:
-    return {
-        PodObjects: objects,
-        (PathExists, ("path", f"{RECORD_DIR}/demo.json")): record,
-        (PathExists, ("path", "/var/lib/pinacle/restores/demo.json")): marker,
-    }
+def removal_facts(objects: Mapping[str, list[str]], record: bool, marker: bool | None) -> dict[Any, Any]:
+    """The facts pod_removed reads; ``marker`` None: a case in which it must not read the marker."""
+    facts: dict[Any, Any] = {PodObjects: objects, (PathExists, ("path", f"{RECORD_DIR}/demo.json")): record}
+    if marker is not None:
+        facts[(PathExists, ("path", "/var/lib/pinacle/restores/demo.json"))] = marker
+    return facts
 
 
 def test_a_deleted_pod_loses_its_container_then_network_then_its_host_files(run_operation: RunOperation) -> None:
-    result = run_operation(ops.pod_removed, removal_facts(DEMO_OBJECTS, True, False), slug="demo")
+    result = run_operation(ops.pod_removed, removal_facts(DEMO_OBJECTS, True, True), slug="demo")
     assert result.commands == [
         "docker rm -f pinacle-demo >/dev/null",
         "docker network rm pinacle-demo >/dev/null",
-        HOST_FILES,
+        "rm -f /var/lib/pinacle/pods/demo.json /var/lib/pinacle/restores/demo.json",
     ]
 
 
 def test_a_purged_pod_loses_its_workspace_volume_too(run_operation: RunOperation) -> None:
     result = run_operation(ops.pod_removed, removal_facts(DEMO_OBJECTS, True, False), slug="demo", purge=True)
     assert "docker volume rm pinacle-demo-workspace >/dev/null" in result.commands
+    assert result.commands[-1] == RECORD_RM
 
 
 def test_a_restore_marker_alone_is_removed_so_it_keeps_no_port(run_operation: RunOperation) -> None:
     result = run_operation(ops.pod_removed, removal_facts(NO_OBJECTS, False, True), slug="demo")
-    assert result.commands == [HOST_FILES]
+    assert result.commands == [MARKER_RM]
+
+
+def test_a_restore_replacing_the_pod_keeps_the_marker_it_has_just_written(run_operation: RunOperation) -> None:
+    facts = removal_facts(DEMO_OBJECTS, True, None)
+    result = run_operation(ops.pod_removed, facts, slug="demo", purge=True, keep_restore_marker=True)
+    assert result.commands[-1] == RECORD_RM and MARKER_RM not in result.commands
 
 
 def test_a_pod_with_nothing_left_is_a_noop(run_operation: RunOperation) -> None:

@@ -117,6 +117,7 @@ def test_pod_objects_read() -> None:
     assert read.command == PodObjects().command("demo")
     assert read.command == (
         "docker ps -a --filter label=pinacle.pod=demo --format 'container {{.Names}}' && "
+        "docker ps -a --filter label=pinacle.restore.helper=demo --format 'container {{.Names}}' && "
         "docker network ls --filter label=pinacle.pod=demo --format 'network {{.ID}}' && "
         "docker volume ls --filter label=pinacle.pod=demo --format 'volume {{.Name}}'"
     )
