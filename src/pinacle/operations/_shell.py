@@ -39,8 +39,13 @@ def staged_command(command: str) -> str:
     return (
         f"umask 077 && mkdir -p -m 0700 {STAGING_DIR} && "
         f"find {STAGING_DIR} -name '*.sh' -mmin +{STALE_SCRIPT_MINUTES} -delete && cat > {path} && "
-        f"{{ sh {path} </dev/null; status=$?; rm -f {path}; exit $status; }}"
+        f"{{ {run_script_once(path)}; }}"
     )
+
+
+def run_script_once(path: str) -> str:
+    """Run the script at ``path`` (a shell word) without standard input, remove it, exit as it did."""
+    return f"sh {path} </dev/null; status=$?; rm -f {path}; exit $status"
 
 
 def fail(message: str) -> str:

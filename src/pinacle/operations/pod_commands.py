@@ -16,7 +16,7 @@ import tarfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from pinacle.operations._shell import fail, pod_supervisor_ready, write_file_command
+from pinacle.operations._shell import fail, pod_supervisor_ready, run_script_once, write_file_command
 from pinacle.pod.desired import ContainerSpec
 from pinacle.pod.diff import Action, PodDiff
 from pinacle.pod.names import (
@@ -41,7 +41,7 @@ def _label_args(labels: Mapping[str, str]) -> list[str]:
 # A script longer than this is not one argument of `docker exec` (Linux's 128 KiB bound on one):
 # it is piped into the pod and run from a file there.
 IN_POD_SCRIPT_MAX = 96 * 1024
-_RUN_PIPED_SCRIPT = 'f=$(mktemp) && cat >"$f" && sh "$f" </dev/null; s=$?; rm -f "$f"; exit $s'
+_RUN_PIPED_SCRIPT = 'f=$(mktemp) && cat >"$f" && ' + run_script_once('"$f"')
 
 
 def _in_pod(container: str, script: str) -> str:

@@ -22,6 +22,10 @@ def restore_marker_path(slug: str) -> str:
     return f"{RESTORE_DIR}/{slug}.json"
 
 
+# Every marker, one line each prefixed with its file's path (:func:`parse_restore_markers` reads them).
+READ_RESTORE_MARKERS = f"grep -H '' {RESTORE_DIR}/*.json 2>/dev/null || true"
+
+
 @dataclass(frozen=True)
 class RestoreMarker:
     """A restore under way (or killed): pod ``slug`` is being built from ``snapshot``.

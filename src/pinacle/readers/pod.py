@@ -18,7 +18,7 @@ from pinacle.errors import HostError
 from pinacle.pod.names import LABEL_POD, LABEL_RESTORE_HELPER, RECORD_DIR, container_name
 from pinacle.pod.observed import ContainerRecord, HostPods, PodRecord, RecordError
 from pinacle.pod.ports import listening_ports
-from pinacle.pod.restoring import RESTORE_DIR, parse_restore_markers, restore_reservations
+from pinacle.pod.restoring import READ_RESTORE_MARKERS, parse_restore_markers, restore_reservations
 from pinacle.readers import Read
 
 # One JSON object per container: what the planner and every day-2 command read of it.
@@ -125,7 +125,7 @@ def pod_states_command(images: Sequence[str] = ()) -> str:
         # One line of JSON per record, each prefixed with its file's path: one process for all.
         f"grep -H '' {RECORD_DIR}/*.json 2>/dev/null || true",
         f"echo '{SECTION}restores'",
-        f"grep -H '' {RESTORE_DIR}/*.json 2>/dev/null || true",
+        READ_RESTORE_MARKERS,
         f"echo '{SECTION}listening'",
         "cat /proc/net/tcp /proc/net/tcp6 2>/dev/null || true",
         # The runtimes registered for runsc: a pod under any other runtime is not sandboxed.

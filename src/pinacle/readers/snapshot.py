@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from pinacle.errors import HostError
 from pinacle.pod.names import SUPERVISOR_DIR
-from pinacle.pod.restoring import RESTORE_DIR
+from pinacle.pod.restoring import READ_RESTORE_MARKERS
 from pinacle.readers import Read
 from pinacle.snapshots import (
     LABEL_SNAPSHOT_HELPER,
@@ -53,7 +53,7 @@ def snapshot_states_command() -> str:
         f"echo '{SECTION}proc-locks'",
         "cat /proc/locks 2>/dev/null || true",
         f"echo '{SECTION}restores'",
-        f"grep -H '' {RESTORE_DIR}/*.json 2>/dev/null || true",
+        READ_RESTORE_MARKERS,
     ]
     return "; ".join(steps)
 

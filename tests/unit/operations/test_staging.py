@@ -70,5 +70,5 @@ def test_a_long_in_pod_script_is_piped_into_the_pod() -> None:
     assert command.startswith("printf %s ")
     assert command.endswith(
         " | base64 -d | docker exec -i pinacle-demo sh -c "
-        '\'f=$(mktemp) && cat >"$f" && sh "$f" </dev/null; s=$?; rm -f "$f"; exit $s\''
+        '\'f=$(mktemp) && cat >"$f" && sh "$f" </dev/null; status=$?; rm -f "$f"; exit $status\''
     )
