@@ -6,11 +6,14 @@
 Each host is a set of namespaces of this machine with its own address, Docker engine, data root,
 /etc/docker, /var/lib/pinacle and address pools (see scripts/fleet.sh and the README's "Test
 fleet"). ``PINACLE_FLEET_HOSTS`` (comma-separated names) keeps only those hosts: a target of one
-host until pinacle places pods across a fleet by itself.
+host. ``PINACLE_FLEET_EDGE=http`` (or ``https``) turns every host's edge on.
 """
 
 import os
 
+_EDGE = os.environ.get("PINACLE_FLEET_EDGE", "")
+if _EDGE not in ("", "http", "https"):
+    raise ValueError(f"PINACLE_FLEET_EDGE is http, https or unset, got {_EDGE!r}")
 _STATE = "/var/lib/pinacle-fleet"  # scripts/fleet.sh writes the client key and known hosts here
 
 # Per host: its number (address 10.250.N.2, pools 10.21(N-1).0.0/16) and its labels.
@@ -57,8 +60,11 @@ fleet = (
         # The hosts share this machine's package database (and have no route to any mirror): its
         # own deploy keeps apt's lists fresh, the fleet's must not race it for apt's lock.
         "apt_update": False,
-        # The fleet's pods answer at their host's own address (PINACLE_PUBLISH_ADDRESS=0.0.0.0 in the
-        # tests), which an edge refuses: one edge in front of a whole fleet is not built yet.
-        "edge_enabled": False,
+        # Most fleet tests reach pods at their host's own address (PINACLE_PUBLISH_ADDRESS=0.0.0.0),
+        # which an edge refuses; PINACLE_FLEET_EDGE=http (or https: TLS from each host's local CA)
+        # runs an edge on every host instead, each forwarding the names of its peers' pods to theirs
+        # (tests/integration/fleet/test_fleet_routes.py).
+        "edge_enabled": _EDGE in ("http", "https"),
+        "edge_tls": _EDGE == "https",
     },
 )

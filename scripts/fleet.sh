@@ -170,6 +170,15 @@ wire_network() {
     in_host "$n" ip route replace default via "$(machine_address "$n")"
 }
 
+# Host-to-host traffic (one host's edge forwarding to another's, as on a real fleet) crosses this
+# machine, whose FORWARD policy Docker sets to DROP: let the fleet's links talk to each other.
+FORWARD_RULE=(FORWARD -i pfleet+ -o pfleet+ -j ACCEPT)
+
+allow_host_to_host() {
+    iptables -C "${FORWARD_RULE[@]}" 2>/dev/null || iptables -I "${FORWARD_RULE[@]}"
+    [ "$(cat /proc/sys/net/ipv4/ip_forward)" = 1 ] || echo 1 >/proc/sys/net/ipv4/ip_forward
+}
+
 sshd_answers() {
     timeout 2 bash -c "exec 3<>/dev/tcp/$(host_address "$1")/22" 2>/dev/null
 }
@@ -211,6 +220,7 @@ cmd_up() {
         wire_network "$n"
         start_sshd "$n"
     done
+    allow_host_to_host
     write_known_hosts
     cmd_status
 }
@@ -273,6 +283,7 @@ cmd_down() {
         stop_host "$n"
         echo "fleet: host $n removed"
     done
+    while iptables -D "${FORWARD_RULE[@]}" 2>/dev/null; do :; done
     rm -rf --one-file-system "$STATE_ROOT" "$RUN_ROOT"
 }
 

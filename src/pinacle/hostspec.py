@@ -16,7 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from pinacle.daemon_json import DAEMON_JSON_PATH
-from pinacle.edge.settings import AUTH_URL_PATTERN, FILE_PATTERN, EdgeSettings
+from pinacle.edge.settings import ADDRESS_PATTERN, AUTH_URL_PATTERN, FILE_PATTERN, EdgeSettings
 from pinacle.errors import HostError
 
 # A dated release, not ``latest``: the same inventory provisions the same runsc next month.
@@ -178,6 +178,7 @@ class HostSettings(BaseModel):
     edge_tls_key: str | None = Field(default=None, pattern=FILE_PATTERN)
     edge_forward_auth_url: str | None = Field(default=None, pattern=AUTH_URL_PATTERN)
     edge_forward_auth_signin: str | None = Field(default=None, pattern=AUTH_URL_PATTERN)
+    edge_address: str | None = Field(default=None, max_length=200, pattern=ADDRESS_PATTERN)
 
     @field_validator("pod_egress_deny")
     @classmethod
@@ -215,6 +216,7 @@ class HostSettings(BaseModel):
             tls_key=self.edge_tls_key,
             forward_auth_url=self.edge_forward_auth_url,
             forward_auth_signin=self.edge_forward_auth_signin,
+            address=self.edge_address,
         )
 
     @property

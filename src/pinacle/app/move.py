@@ -28,8 +28,10 @@ from pinacle import executor
 from pinacle.app import pods as pod_cases
 from pinacle.app import snapshots as snapshot_cases
 from pinacle.app.fleet import read_fleet
+from pinacle.app.fleet_routes import sync_fleet_routes
 from pinacle.errors import ConflictError, HostError, PodNotFound, TargetError
 from pinacle.fleet.placement import choose_host
+from pinacle.pod.access import edge_secret_path
 from pinacle.pod.names import DRAINED_MARKER
 from pinacle.pod.report import plan_from_container
 from pinacle.progress import Progress, silent
@@ -140,6 +142,8 @@ def move(target: str, slug: str, to: str, timeout: float = 180.0, progress: Prog
     if to not in found:
         step("move", f"restoring pod {slug} on {to}", slug, to)
         with executor.session(target) as session:
+            if source_name is not None:  # before the restore, which makes the pod a secret if it has none
+                _carry_secret(_host_named(session, source_name), _host_named(session, to), slug)
             restored = snapshot_cases.restore(session, name, timeout=timeout, progress=step, on=to)
     if source_name is not None:
         step("move", f"removing pod {slug} from {source_name}", slug, source_name)
@@ -165,6 +169,25 @@ def _remove_source(target: str, slug: str, source_name: str) -> None:
         ]  # fmt: skip
         session.apply(deploys.remove_moved_pod, on=[origin], slug=slug, snapshots=left)
         pod_cases.forget_edge_secrets(session, slug, [origin])
+        sync_fleet_routes(session)
+
+
+def _carry_secret(source: Any, target: Any, slug: str) -> None:
+    """The pod's edge secret, from ``source`` to ``target`` (through this machine, never in an argv):
+    the login cookies and links of the pod stay good after the move, as its URLs do. Nothing when
+    the source has none (no edge there, or an operator's forward auth)."""
+    path = shlex.quote(edge_secret_path(slug))
+    code, out, err = executor.run_captured(source, ["sh", "-c", f"[ -f {path} ] && echo yes || echo no"])
+    if code != 0:
+        raise HostError(f"{source.name}: could not look for the edge secret of pod {slug}: {err.strip()}")
+    if out.strip() != "yes":
+        return
+    partial = shlex.quote(f"{edge_secret_path(slug)}.carried")
+    receive = (
+        f"umask 077 && mkdir -p -m 0700 $(dirname {path}) && cat > {partial} && [ -s {partial} ] "
+        f"&& mv -f {partial} {path}"
+    )
+    executor.pipe_between(source, ["cat", edge_secret_path(slug)], target, ["sh", "-c", receive])
 
 
 def _delete_snapshot_on(target: str, name: str, host_name: str) -> None:

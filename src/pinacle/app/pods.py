@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from pinacle import executor
+from pinacle.app.fleet_routes import sync_fleet_routes
 from pinacle.errors import HostError, PodNotFound, UsageError
 from pinacle.pod import access
 from pinacle.pod.names import LABEL_ROUTES, POD_HOME, POD_LOG_DIR, POD_USER, WORKSPACE, container_name, record_path
@@ -124,7 +125,9 @@ def stop(session: executor.Session, slug: str) -> int:
         [(_host, current)] = found
         stopping = Step(f"Stop pod {slug}", tuple(stop_commands(slug, current)))
         return executor.run_locally(session, [stopping]).change_count
-    return session.apply(deploys.stop_pod, on=[host for host, _record in found], slug=slug).change_count
+    changes = session.apply(deploys.stop_pod, on=[host for host, _record in found], slug=slug).change_count
+    sync_fleet_routes(session)
+    return changes
 
 
 def start(
@@ -154,6 +157,7 @@ def start(
         plan = plan_from_container(record)
         statuses = executor.wait_until_healthy(host, plan, record.host_port, timeout, step)
         records.append(pod_record(record, host.name, statuses, edge=session.read(host, edge_state())))
+    sync_fleet_routes(session, step)
     return records
 
 
@@ -178,6 +182,7 @@ def delete(session: executor.Session, slug: str, purge: bool = False, only: Any 
         session.apply(deploys.delete_pod, on=where, slug=slug, purge=purge)
     if purge:
         forget_edge_secrets(session, slug, where)
+    sync_fleet_routes(session)
     return True
 
 

@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from pinacle import executor
+from pinacle.app.fleet_routes import sync_fleet_routes
 from pinacle.edge.settings import EdgeSettings
 from pinacle.errors import DeployError, HostError, PortClaimLost, UsageError
 from pinacle.pod.desired import PodPlan
@@ -237,5 +238,6 @@ def roll_out(
                     )
                     for d, (_plan, port) in zip(mine, ports, strict=True)
                 ]
+            sync_fleet_routes(session, step)
             return results
     raise AssertionError("unreachable")  # pragma: no cover

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from pinacle import executor
+from pinacle.app.fleet_routes import sync_fleet_routes
 from pinacle.app.pods import pods, require_docker, require_pod
 from pinacle.app.rollout import CLAIM_ATTEMPTS
 from pinacle.errors import (
@@ -265,6 +266,7 @@ def restore(
             step("wait", f"waiting for services of {slug} on {host.name}", slug, host.name)
             statuses = executor.wait_until_healthy(host, plan, container.host_port, timeout, step)
             results.append(pod_record(container, host.name, statuses, edge=session.read(host, edge_state())))
+        sync_fleet_routes(session, step)
         return results
 
 

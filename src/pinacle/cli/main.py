@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "move": ("pinacle.cli.move", "move", "Carry a pod to another host of its fleet: move SLUG --to HOST."),
     "drain": ("pinacle.cli.move", "drain", "Move every pod off a fleet host; place no new pod there."),
     "undrain": ("pinacle.cli.move", "undrain", "Let a drained fleet host take new pods again."),
+    "routes": ("pinacle.cli.routes", "routes", "Bring every fleet edge's table in step with where pods run."),
     "doctor": ("pinacle.cli.doctor", "doctor", "Check Docker, gVisor, pools, ports, images and every pod."),
     "export": ("pinacle.cli.export", "export", "Render a pod file for another platform: export k8s POD_FILE."),
     "token": ("pinacle.cli.access", "token", "Print (or --rotate) the pod's secret at its host's edge."),

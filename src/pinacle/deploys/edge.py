@@ -13,7 +13,14 @@ from pyinfra.operations import apk, apt, files, openrc, systemd
 
 from pinacle.deploys.scripts import install_host_script
 from pinacle.edge.config import NGINX_USERS, render_edge_conf
-from pinacle.edge.settings import EDGE_AUTH_SCRIPT, EDGE_STATE, EDGE_TLS_SCRIPT, EdgeSettings
+from pinacle.edge.settings import (
+    EDGE_AUTH_SCRIPT,
+    EDGE_FLEET_CONF,
+    EDGE_FLEET_TRUST,
+    EDGE_STATE,
+    EDGE_TLS_SCRIPT,
+    EdgeSettings,
+)
 from pinacle.edge.units import EDGE_AUTH_SERVICE, EDGE_SERVICE, edge_auth_argv, edge_auth_boot_unit, edge_boot_unit
 from pinacle.hostspec import PackageManager
 from pinacle.operations import edge as edge_ops
@@ -91,6 +98,9 @@ def edge_off(init: str) -> None:
     edge_ops.edge_stopped(name="Stop the edge (edge_enabled is off)")
     edge_ops.edge_auth_stopped(name="Stop the edge's credential daemon (edge_enabled is off)")
     files.file(name="Forget the edge's settings", path=EDGE_STATE, present=False)
+    # A fleet table kept past this would route names to wherever pods were when the edge went off.
+    for path in (EDGE_FLEET_CONF, EDGE_FLEET_TRUST):
+        files.file(name=f"Remove {path}", path=path, present=False)
     for unit in (edge_boot_unit(init), edge_auth_boot_unit(init, "root")):
         if unit is not None:
             files.file(name=f"Remove {unit[0]}", path=unit[0], present=False)

@@ -29,7 +29,8 @@ def provision_host() -> None:
     ``runsc_runtime_name``, ``runsc_runtime_args``, ``runsc_debian_mirror``, ``runsc_rootfs_overlay``,
     ``docker_address_pools``, ``docker_live_restore``, ``apt_update``, ``pod_egress_rules``,
     ``pod_egress_deny``, the edge's ``edge_enabled``, ``edge_http_port``, ``edge_https_port``, ``edge_tls``,
-    ``edge_tls_cert``, ``edge_tls_key``, ``edge_forward_auth_url``, ``edge_forward_auth_signin``.
+    ``edge_tls_cert``, ``edge_tls_key``, ``edge_forward_auth_url``, ``edge_forward_auth_signin``,
+    ``edge_address``.
 
     ``runsc_source`` picks where runsc comes from:
 

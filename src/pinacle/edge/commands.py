@@ -41,6 +41,20 @@ def edge_dir_command() -> str:
     return f"mkdir -p -m 0700 {EDGE_DIR} && chmod 0700 {EDGE_DIR}"
 
 
+def replace_table_command(path: str, table: str, what: str) -> str:
+    """Write ``table`` to ``path``, root-only; if nginx then refuses its config, put the previous
+    file back and fail (a reload never serves a broken table)."""
+    table_path = shlex.quote(path)
+    previous = shlex.quote(path + ".prev")
+    refused = fail(f"nginx refused the new {what} (see above); the previous one is back in place")
+    return (
+        f"{edge_dir_command()} && {{ [ ! -f {table_path} ] || cp -p {table_path} {previous}; }} && "
+        + write_file_command(path, table, mode="0600")
+        + f" && if ! {TEST_EDGE}; then {{ [ ! -f {previous} ] || mv -f {previous} {table_path}; }}; {refused}; fi"
+        + f"; rm -f {previous}"
+    )
+
+
 def table_commands(
     table: str, current: EdgeTableState, certificates: Sequence[str] = (), secrets: Sequence[str] = ()
 ) -> list[str]:
@@ -52,15 +66,7 @@ def table_commands(
     commands = [f"{shlex.quote(EDGE_AUTH_SCRIPT)} ensure {shlex.quote(slug)}" for slug in secretless]
     commands += [f"{shlex.quote(EDGE_TLS_SCRIPT)} issue {shlex.quote(name)}" for name in missing]
     if rewrite:
-        table_path = shlex.quote(EDGE_PODS_CONF)
-        previous = shlex.quote(EDGE_PODS_CONF + ".prev")
-        refused = fail("nginx refused the new pod table (see above); the previous one is back in place")
-        commands.append(
-            f"{edge_dir_command()} && {{ [ ! -f {table_path} ] || cp -p {table_path} {previous}; }} && "
-            + write_file_command(EDGE_PODS_CONF, table, mode="0600")
-            + f" && if ! {TEST_EDGE}; then {{ [ ! -f {previous} ] || mv -f {previous} {table_path}; }}; {refused}; fi"
-            + f"; rm -f {previous}"
-        )
+        commands.append(replace_table_command(EDGE_PODS_CONF, table, "pod table"))
     if current.running and (rewrite or missing):
         commands.append(RELOAD_EDGE)
     return commands

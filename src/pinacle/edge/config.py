@@ -84,6 +84,7 @@ def render_edge_conf(edge: EdgeSettings, package_manager: str, layout: EdgeLayou
             worker_shutdown_timeout=WORKER_SHUTDOWN_TIMEOUT,
             auth_socket=layout.auth_socket,
             pods_conf=f"{layout.config_dir}/pods.conf",
+            config_dir=layout.config_dir,
         )
     }
     for snippet in SNIPPETS:

@@ -16,6 +16,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 EDGE_DIR = "/etc/pinacle/edge"
 EDGE_CONF = f"{EDGE_DIR}/nginx.conf"
 EDGE_PODS_CONF = f"{EDGE_DIR}/pods.conf"
+# The fleet table: the names of pods other hosts of a fleet hold, forwarded to their edges
+# (pinacle.edge.fleet); the CA certificates the forwarding hop verifies those edges against.
+EDGE_FLEET_CONF = f"{EDGE_DIR}/fleet.conf"
+EDGE_FLEET_TRUST = f"{EDGE_DIR}/fleet-ca.pem"
+# Where a hop to an edge with an operator's certificate looks for the CAs that signed it.
+SYSTEM_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 EDGE_STATE = f"{EDGE_DIR}/edge.json"
 EDGE_TLS_DIR = f"{EDGE_DIR}/tls"
 # The local CA (edge_tls without an operator certificate): made once, kept across deploys.
@@ -38,6 +44,8 @@ WORKER_SHUTDOWN_TIMEOUT = "24h"
 # spaces, semicolons, braces or ``$``.
 AUTH_URL_PATTERN = r"^https?://[A-Za-z0-9.-]{1,200}(:[0-9]{1,5})?(/[A-Za-z0-9._~/%-]{0,200})?$"
 FILE_PATTERN = r"^/[A-Za-z0-9._/-]{1,200}$"
+# Where the other edges of a fleet reach this one: an IPv4 address or a DNS name, lowercase.
+ADDRESS_PATTERN = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$"
 
 
 class EdgeSettings(BaseModel):
@@ -50,6 +58,8 @@ class EdgeSettings(BaseModel):
     + forward_auth_url: an operator's auth service (oauth2-proxy's ``/oauth2/auth`` shape) that
       replaces pinacle's own per-pod credential check; ``forward_auth_signin``: where a 401 sends
       the browser (302 with ``?rd=`` the URL it asked for)
+    + address: where the other edges of a fleet reach this one (default: the host's SSH hostname);
+      each host's edge forwards the names of the pods its peers hold to theirs (pinacle.edge.fleet)
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -62,6 +72,7 @@ class EdgeSettings(BaseModel):
     tls_key: str | None = Field(default=None, pattern=FILE_PATTERN)
     forward_auth_url: str | None = Field(default=None, pattern=AUTH_URL_PATTERN)
     forward_auth_signin: str | None = Field(default=None, pattern=AUTH_URL_PATTERN)
+    address: str | None = Field(default=None, max_length=200, pattern=ADDRESS_PATTERN)
 
     @model_validator(mode="after")
     def _cert_with_key(self) -> EdgeSettings:
@@ -96,6 +107,11 @@ class EdgeSettings(BaseModel):
             f"its router would be published on {address}, past the host's edge: with the edge on, pods "
             "publish on loopback only (unset PINACLE_PUBLISH_ADDRESS, or set host data edge_enabled = False)"
         )
+
+    @property
+    def port(self) -> int:
+        """The port a browser (or another edge of the fleet) reaches this edge on."""
+        return self.https_port if self.tls else self.http_port
 
     def url(self, host_name: str) -> str:
         return f"{self.scheme}://{host_name}{self.port_suffix}/"

@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from pinacle.errors import HostError, UsageError
 
 EDGE_AUTH_SCRIPT = "/usr/local/lib/pinacle/pinacle-edge-auth"
+# The script's own state (its --state default): secrets/SLUG is a pod's secret, root-only.
+EDGE_SECRETS_DIR = "/var/lib/pinacle/edge/secrets"
 LOGIN_PATH = "/__pinacle/login"
 LOGIN_TTL_DEFAULT = 120
 LOGIN_TTL_MAX = 24 * 3600
@@ -31,6 +33,11 @@ def edge_auth_script(environ: Mapping[str, str] = os.environ) -> str:
     if not _SCRIPT_PATH.match(script):
         raise UsageError("PINACLE_EDGE_AUTH_SCRIPT must be an absolute path of letters, digits and ._/-")
     return script
+
+
+def edge_secret_path(slug: str) -> str:
+    """Where the host keeps pod ``slug``'s secret (a move carries that file to the pod's new host)."""
+    return f"{EDGE_SECRETS_DIR}/{slug}"
 
 
 def pod_host_name(slug: str, domain: str, port: int | None = None) -> str:

@@ -5,12 +5,18 @@ Pure: no pyinfra import (``pinacle.facts.edge`` wraps these as pyinfra facts).
 
 from __future__ import annotations
 
+import base64
+import binascii
 import shlex
 from collections.abc import Sequence
 
 from pinacle.edge.commands import EdgeTableState
+from pinacle.edge.fleet import FleetTableState
 from pinacle.edge.settings import (
     EDGE_AUTH_PID,
+    EDGE_CA_CERT,
+    EDGE_FLEET_CONF,
+    EDGE_FLEET_TRUST,
     EDGE_PID,
     EDGE_POD_CERT_DIR,
     EDGE_PODS_CONF,
@@ -87,3 +93,47 @@ def parse_edge_table(output: Sequence[str]) -> EdgeTableState:
 def edge_table() -> Read[EdgeTableState]:
     """The pod table's SHA-512, the certificates and secrets pods have, whether the edge runs."""
     return Read(EDGE_TABLE_COMMAND, parse_edge_table, lambda: EdgeTableState(None, frozenset(), frozenset(), False))
+
+
+def _sha_line(key: str, path: str) -> str:
+    quoted = shlex.quote(path)
+    return f"if [ -f {quoted} ]; then echo {key} $(sha512sum < {quoted}); else echo {key} absent; fi; "
+
+
+_CA = shlex.quote(EDGE_CA_CERT)
+FLEET_TABLE_COMMAND = (
+    _sha_line("table", EDGE_FLEET_CONF)
+    + _sha_line("trust", EDGE_FLEET_TRUST)
+    + f'for c in {shlex.quote(EDGE_POD_CERT_DIR)}/*.crt; do [ -f "$c" ] && echo cert "$(basename "$c" .crt)"; done; '
+    # One line: the PEM of the host's local CA (public; peers verify this edge against it).
+    + f"[ ! -f {_CA} ] || echo ca $(base64 < {_CA} | tr -d '\\n'); "
+    + f"{alive_command(EDGE_PID)} && echo running yes || echo running no"
+)
+
+
+def parse_fleet_table(output: Sequence[str]) -> FleetTableState:
+    digests: dict[str, str | None] = {"table": None, "trust": None}
+    certs: set[str] = set()
+    ca: str | None = None
+    running = False
+    for line in output:
+        key, _, value = line.strip().partition(" ")
+        if key in digests:
+            digest = value.split()[0] if value else "absent"
+            digests[key] = None if digest == "absent" else digest
+        elif key == "cert":
+            certs.add(value)
+        elif key == "ca":
+            try:
+                ca = base64.b64decode(value, validate=True).decode("ascii")
+            except (binascii.Error, UnicodeDecodeError):
+                ca = None  # no certificate a hop could verify against: no peer forwards to this edge
+        elif key == "running":
+            running = value == "yes"
+    return FleetTableState(digests["table"], digests["trust"], frozenset(certs), running, ca)
+
+
+def fleet_table() -> Read[FleetTableState]:
+    """The fleet table's and its trust file's SHA-512, the pod certificates, whether the edge runs,
+    its local CA's certificate."""
+    return Read(FLEET_TABLE_COMMAND, parse_fleet_table, lambda: FleetTableState(None, None, frozenset(), False))

@@ -13,6 +13,7 @@ import http.client
 import json
 import os
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -54,9 +55,15 @@ class Response:
     body: str
 
 
-def edge_get(host: str, path: str = "/", cookie: str | None = None, headers: dict[str, str] | None = None) -> Response:
-    """GET ``path`` of ``host`` at the edge (127.0.0.1:80)."""
-    connection = http.client.HTTPConnection(*EDGE_ADDRESS, timeout=10)
+def edge_get(
+    host: str,
+    path: str = "/",
+    cookie: str | None = None,
+    headers: dict[str, str] | None = None,
+    address: tuple[str, int] = EDGE_ADDRESS,
+) -> Response:
+    """GET ``path`` of ``host`` at the edge at ``address`` (this host's: 127.0.0.1:80)."""
+    connection = http.client.HTTPConnection(*address, timeout=10)
     try:
         sent = {"Host": host, **({"Cookie": cookie} if cookie else {}), **(headers or {})}
         connection.request("GET", path, headers=sent)
@@ -158,18 +165,21 @@ class Terminal:
     a JSON hello, input ``"0" + bytes``, output frames ``"0" + bytes``.
     """
 
-    def __init__(self, host: str, cookie: str) -> None:
-        self.host, self.cookie = host, cookie
+    def __init__(
+        self, host: str, cookie: str, address: tuple[str, int] = EDGE_ADDRESS, tls: ssl.SSLContext | None = None
+    ) -> None:
+        self.host, self.cookie, self.address, self.tls = host, cookie, address, tls
         self.output = b""
 
     def __enter__(self) -> Terminal:
-        sock = socket.create_connection(EDGE_ADDRESS, timeout=10)
+        sock = socket.create_connection(self.address, timeout=10)
         host = self.host
         self.ws = connect(
-            f"ws://{host}/ws",
+            f"{'wss' if self.tls else 'ws'}://{host}/ws",
             sock=sock,
+            ssl=self.tls,
             subprotocols=[Subprotocol("tty")],
-            origin=Origin(f"http://{host}"),
+            origin=Origin(f"{'https' if self.tls else 'http'}://{host}"),
             additional_headers={"Cookie": self.cookie},
             open_timeout=10,
             close_timeout=2,

@@ -78,28 +78,34 @@ class FleetHost:
 
 
 def pinacle(
-    *args: str, hosts: tuple[FleetHost, ...] = (), check: bool = True, timeout: float = 600
+    *args: str, hosts: tuple[FleetHost, ...] = (), check: bool = True, timeout: float = 600, published: bool = True
 ) -> subprocess.CompletedProcess[str]:
     """``pinacle ARGS`` (``deploy ARGS``: pinacle-deploy) against the fleet inventory, limited to ``hosts``.
 
-    Pods are published on every address of their host, so the machine reaches them at the host's
-    address, as a user's browser would reach a real pod host.
+    Pods are published on every address of their host (unless not ``published``: behind the hosts'
+    edges, on loopback), so the machine reaches them at the host's address, as a user's browser
+    would reach a real pod host.
     """
     command, *rest = args
     module = "pinacle.cli.deploy" if command == "deploy" else "pinacle.cli.main"
     argv = [sys.executable, "-m", module, *([] if command == "deploy" else [command]), "-i", str(INVENTORY), *rest]
     env = {k: v for k, v in os.environ.items() if k not in ("PINACLE_INVENTORY", "PINACLE_FLEET_HOSTS")}
-    env["PINACLE_PUBLISH_ADDRESS"] = "0.0.0.0"
+    if published:
+        env["PINACLE_PUBLISH_ADDRESS"] = "0.0.0.0"
     if hosts:
         env["PINACLE_FLEET_HOSTS"] = ",".join(h.name for h in hosts)
     result = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, cwd=REPO, env=env, check=False)
     return checked(result) if check else result
 
 
-def host_deploy() -> subprocess.CompletedProcess[str]:
-    """The project's host deploy over the whole fleet, as a user runs it."""
+def host_deploy(edges: str = "") -> subprocess.CompletedProcess[str]:
+    """The project's host deploy over the whole fleet, as a user runs it (with every host's edge on,
+    serving ``edges`` "http" or "https": inventory/fleet-test.py's PINACLE_FLEET_EDGE)."""
     pyinfra = Path(sys.executable).with_name("pyinfra")
-    return checked(run(pyinfra, "-y", INVENTORY, REPO / "deploys" / "vm.py", cwd=REPO))
+    env = {k: v for k, v in os.environ.items() if k not in ("PINACLE_FLEET_HOSTS", "PINACLE_FLEET_EDGE")}
+    if edges:
+        env["PINACLE_FLEET_EDGE"] = edges
+    return checked(run(pyinfra, "-y", INVENTORY, REPO / "deploys" / "vm.py", cwd=REPO, env=env))
 
 
 _TOTAL = re.compile(r"^\s*Grand total\s+(\d+)\s+(\S+)\s+(\S+)\s+(\S+)\s*$", re.MULTILINE)
@@ -147,6 +153,7 @@ def fleet_leftovers() -> list[str]:
     """What of the fleet is still on this machine: state, links, processes, mounts."""
     found = [str(path) for path in (STATE, RUN) if path.exists()]
     found += [line for line in run("ip", "-o", "link", "show").stdout.splitlines() if ": pfleet" in line]
+    found += [line for line in run("iptables", "-S", "FORWARD").stdout.splitlines() if "pfleet" in line]
     found += [line for line in run("ps", "-eo", "pid,args").stdout.splitlines() if "fleet.sh _boot" in line]
     found += [line for line in Path("/proc/self/mountinfo").read_text().splitlines() if "pinacle-fleet" in line]
     return found

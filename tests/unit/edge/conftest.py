@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import shutil
+import subprocess
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from pinacle.edge.config import EdgePod
+from pinacle.edge.config import EdgeLayout, EdgePod
 from pinacle.pod.desired import plan_pod
 from pinacle.pod.names import LABEL_PORT
 from pinacle.pod.observed import ContainerRecord, HostPods, PodRecord
@@ -17,6 +21,53 @@ from pinacle.spec import AppPortSpec, PodSpec
 
 MakeEdgePod = Callable[..., EdgePod]
 MakeHost = Callable[..., HostPods]
+
+
+@dataclass(frozen=True)
+class NginxCheck:
+    """An edge's files laid out under a temporary directory, checked by the real ``nginx -t``."""
+
+    root: Path
+
+    @property
+    def certs(self) -> Path:
+        return self.root / "tls"
+
+    @property
+    def layout(self) -> EdgeLayout:
+        return EdgeLayout(
+            config_dir=str(self.root), cert_dir=str(self.certs), pid=f"{self.root}/edge.pid", log_dir=str(self.root)
+        )
+
+    def self_signed(self, *names: str) -> None:
+        """A self-signed certificate and key per name in ``certs``, as the local CA would issue them."""
+        for name in names:
+            subprocess.run(
+                ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                 "-keyout", str(self.certs / f"{name}.key"), "-out", str(self.certs / f"{name}.crt"), "-days", "1",
+                 "-subj", f"/CN={name}"],
+                check=True, capture_output=True,
+            )  # fmt: skip
+
+    def accepts(self, files: Mapping[str, str]) -> str:
+        """Write ``files`` (path -> text), run ``nginx -t`` on their nginx.conf; its report, which must be "ok"."""
+        for path, text in files.items():
+            Path(path).write_text(text)
+        result = subprocess.run(
+            ["nginx", "-t", "-c", str(self.root / "nginx.conf")], capture_output=True, text=True, check=False
+        )
+        assert result.returncode == 0, result.stderr
+        assert "syntax is ok" in result.stderr
+        return result.stderr
+
+
+@pytest.fixture
+def nginx_check(tmp_path: Path) -> NginxCheck:
+    if shutil.which("nginx") is None:
+        pytest.fail("nginx is missing: the host deploy installs it (Debian's nginx package)")
+    check = NginxCheck(tmp_path)
+    check.certs.mkdir()
+    return check
 
 
 @pytest.fixture

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
-from pathlib import Path
 
 import pytest
 
-from pinacle.edge.config import EdgeLayout, render_edge_conf, render_edge_table
+from pinacle.edge.config import render_edge_conf, render_edge_table
 from pinacle.edge.settings import EDGE_DIR, EdgeSettings
 from pinacle.errors import SpecError
 from pinacle.router import Route
-from tests.unit.edge.conftest import MakeEdgePod
+from tests.unit.edge.conftest import MakeEdgePod, NginxCheck
 
 
 def servers(table: str) -> dict[str, str]:
@@ -123,34 +120,14 @@ def test_tls_redirects_plain_http_to_https() -> None:
     assert "ssl_reject_handshake on;" in files[f"{EDGE_DIR}/nginx.conf"]
 
 
-def _self_signed(directory: Path, name: str) -> None:
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-         "-keyout", str(directory / f"{name}.key"), "-out", str(directory / f"{name}.crt"), "-days", "1",
-         "-subj", f"/CN={name}"],
-        check=True, capture_output=True,
-    )  # fmt: skip
-
-
 @pytest.mark.parametrize("tls", [False, True], ids=["http", "local-ca"])
-def test_nginx_accepts_the_rendered_config(edge_pod: MakeEdgePod, tmp_path: Path, tls: bool) -> None:
-    if shutil.which("nginx") is None:
-        pytest.fail("nginx is missing: the host deploy installs it (Debian's nginx package)")
-    edge = EdgeSettings(tls=tls)
-    certs = tmp_path / "tls"
-    layout = EdgeLayout(
-        config_dir=str(tmp_path), cert_dir=str(certs), pid=f"{tmp_path}/edge.pid", log_dir=str(tmp_path)
-    )
+def test_nginx_accepts_the_rendered_config(edge_pod: MakeEdgePod, nginx_check: NginxCheck, tls: bool) -> None:
+    edge, layout = EdgeSettings(tls=tls), nginx_check.layout
     pods = [edge_pod("a", public=frozenset({3000})), edge_pod("b", host_port=30002)]
-    files = {**render_edge_conf(edge, "apt", layout), f"{tmp_path}/pods.conf": render_edge_table(pods, edge, layout)}
-    certs.mkdir()
-    for name in ("pod-a.localhost", "pod-b.localhost"):
-        _self_signed(certs, name)
-    for path, text in files.items():
-        Path(path).write_text(text)
-    result = subprocess.run(
-        ["nginx", "-t", "-c", str(tmp_path / "nginx.conf")],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr
-    assert "syntax is ok" in result.stderr
+    nginx_check.self_signed("pod-a.localhost", "pod-b.localhost")
+    nginx_check.accepts(
+        {
+            **render_edge_conf(edge, "apt", layout),
+            f"{layout.config_dir}/pods.conf": render_edge_table(pods, edge, layout),
+        }
+    )
