@@ -17,6 +17,7 @@ from pinacle.edge.settings import (
     EDGE_AUTH_SCRIPT,
     EDGE_FLEET_CONF,
     EDGE_FLEET_TRUST,
+    EDGE_RELOAD_SCRIPT,
     EDGE_STATE,
     EDGE_TLS_SCRIPT,
     EdgeSettings,
@@ -49,6 +50,7 @@ def provision_edge(edge: EdgeSettings, packages: PackageManager, init: str) -> N
             name="Stop the distribution's own nginx service (installed for the edge)", init=init
         )
     install_host_script("edge TLS", EDGE_TLS_SCRIPT)
+    install_host_script("edge reload", EDGE_RELOAD_SCRIPT)
     install_host_script("edge credential daemon", EDGE_AUTH_SCRIPT)
     if edge.forward_auth_url is None:
         credential_daemon_running(NGINX_USERS[packages.name], init)

@@ -12,14 +12,23 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pinacle.edge.config import render_edge_table
-from pinacle.edge.settings import EDGE_AUTH_SCRIPT, EDGE_CONF, EDGE_DIR, EDGE_PODS_CONF, EDGE_TLS_SCRIPT, EdgeSettings
+from pinacle.edge.settings import (
+    EDGE_AUTH_SCRIPT,
+    EDGE_CONF,
+    EDGE_DIR,
+    EDGE_PODS_CONF,
+    EDGE_RELOAD_SCRIPT,
+    EDGE_TLS_SCRIPT,
+    EdgeSettings,
+)
 from pinacle.edge.table import edge_pods
 from pinacle.operations._shell import fail, write_file_command
 from pinacle.pod.observed import HostPods
 
 _CONF = shlex.quote(EDGE_CONF)
 TEST_EDGE = f"nginx -t -q -c {_CONF}"
-RELOAD_EDGE = f"nginx -s reload -c {_CONF}"
+# Waits until the new config serves: a route just taken away or added is so when the command returns.
+RELOAD_EDGE = shlex.quote(EDGE_RELOAD_SCRIPT)
 
 
 @dataclass(frozen=True)

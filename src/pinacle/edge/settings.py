@@ -37,6 +37,8 @@ EDGE_AUTH_PID = "/run/pinacle/edge-auth.pid"
 # The SHA-512 of the script the running daemon was started from: a new script restarts it.
 EDGE_AUTH_STARTED = "/run/pinacle/edge-auth.sha512"
 EDGE_TLS_SCRIPT = "/usr/local/lib/pinacle/pinacle-edge-tls"
+# Reloads the edge and returns once the new config serves (a bare `nginx -s reload` returns before).
+EDGE_RELOAD_SCRIPT = "/usr/local/lib/pinacle/pinacle-edge-reload"
 # Old workers keep serving open WebSockets (terminals, editors) this long after a reload.
 WORKER_SHUTDOWN_TIMEOUT = "24h"
 

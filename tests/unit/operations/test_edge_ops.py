@@ -19,7 +19,7 @@ from pinacle.pod.observed import HostPods
 Case = dict[str, Any]
 TABLE = "# a table\n"
 TABLE_SHA = hashlib.sha512(TABLE.encode()).hexdigest()
-RELOAD = "nginx -s reload -c /etc/pinacle/edge/nginx.conf"
+RELOAD = "/usr/local/lib/pinacle/pinacle-edge-reload"
 
 
 def sha(text: str) -> str:
