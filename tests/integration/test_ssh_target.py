@@ -23,6 +23,7 @@ import pytest
 import yaml
 from tests.integration.conftest import REPO, SLUG_PREFIX, remove_pod_resources, run
 from tests.integration.helpers import pod_at_bounds
+from tests.ports import free_port
 
 from pinacle.operations._shell import STAGING_DIR
 
@@ -30,13 +31,6 @@ pytestmark = pytest.mark.integration
 
 SSHD = Path("/usr/sbin/sshd")
 STAGING = Path(STAGING_DIR)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
 
 
 @pytest.fixture(scope="module")

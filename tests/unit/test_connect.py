@@ -6,20 +6,16 @@ The unreachable host is an SSH host on a loopback port nothing listens on (refus
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 from pyinfra.api import Config, Inventory, State
 
 from pinacle.connect import connect_hosts
 from pinacle.errors import TargetError
+from tests.ports import free_port
 
 
 def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port  # closed again: connections to it are refused
+    return free_port()  # closed again: connections to it are refused
 
 
 def state_of(*hosts: str | tuple[str, dict[str, object]]) -> State:

@@ -21,7 +21,8 @@ from playwright.sync_api import Browser, BrowserContext, Error, Page, Playwright
 
 from pinacle.edge.settings import EDGE_TLS_SCRIPT, EdgeSettings
 from tests.browser.helpers import CHROMIUM, CHROMIUM_ARGS, TtydTerminal, save_screenshot
-from tests.integration.edge.conftest import EdgePodInfo, SecondEdge, free_port, pinacle, second_edge
+from tests.integration.edge.conftest import EdgePodInfo, SecondEdge, pinacle, second_edge
+from tests.ports import free_port
 
 pytestmark = pytest.mark.browser
 Pods = tuple[EdgePodInfo, EdgePodInfo]

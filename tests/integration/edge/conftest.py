@@ -213,13 +213,6 @@ def edge_workers() -> dict[int, str]:
     return {int(line.split(None, 1)[0]): line.split(None, 1)[1] for line in out.strip().splitlines()}
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @dataclass
 class SecondEdge:
     """A second edge instance (its own nginx master, ports and files under a temporary directory),

@@ -10,7 +10,8 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
-from tests.integration.edge.conftest import EdgePodInfo, SecondEdge, free_port, second_edge
+from tests.integration.edge.conftest import EdgePodInfo, SecondEdge, second_edge
+from tests.ports import free_port
 
 from pinacle.edge.settings import EdgeSettings
 

@@ -14,7 +14,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.integration.edge.conftest import EdgePodInfo, SecondEdge, free_port, second_edge
+from tests.integration.edge.conftest import EdgePodInfo, SecondEdge, second_edge
+from tests.ports import free_port
 
 from pinacle.edge.settings import EDGE_TLS_SCRIPT, EdgeSettings
 

@@ -18,14 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from tests.ports import free_port
 
 SCRIPT = Path(__file__).resolve().parents[3] / "src" / "pinacle" / "host_scripts" / "pinacle-edge-reload"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass
