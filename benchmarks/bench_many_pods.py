@@ -1,12 +1,16 @@
 """Many pods on one host: one run for N pod files, its no-change re-apply, ``list`` and ``doctor``.
 
-Run on a provisioned host: ``python benchmarks/bench_many_pods.py [--pods 100] [--rounds 3]
-[--before SRC]``. Prints figures next to the plain Docker commands that do the same job; asserts
-nothing. The pods are small (one app port each, no terminal) so that N of them fit a 2-core
-machine; they are removed at the end. Rounds are interleaved (pinacle, the ``--before`` tree if
-given, the plain commands), so a machine getting busier weighs on all of them alike; the load
-average is printed with each figure. Also times the CLI's start-up (``--help``) against
-``python -c pass``.
+Run on a provisioned host: ``python benchmarks/bench_many_pods.py [--pods 50] [--stopped 50]
+[--rounds 3] [--before SRC]``. Prints figures next to the plain Docker commands that do the same
+job; asserts nothing. The pods are small (one app port each, no terminal) so that N of them fit a
+2-core machine; they are removed at the end. ``--stopped M`` first rolls out M more pods and stops
+them: ``list`` and ``doctor`` then see N + M pods, of which only N run (an idle gVisor sandbox
+costs about 3 % of a core here, so 100 running ones saturate 2 cores; a stopped pod costs none).
+Before the first round the benchmark waits until the pods have settled (``--settle``: the load
+average under 1 + 0.05 a running pod, at most that many seconds). Rounds are interleaved
+(pinacle, the ``--before`` tree if given, the plain commands), so a machine getting busier weighs
+on all of them alike; the load average is printed with each figure. Also times the CLI's start-up
+(``--help``) against ``python -c pass``.
 
 The plain jobs: ``list`` is ``docker ps`` + ``docker inspect`` of every pod + one parallel ``curl``
 of every pod's health URL (what ``list`` reads and asks); ``doctor`` is that plus ``docker info``,
@@ -25,6 +29,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 POD = """name: many {slug}
@@ -62,9 +67,29 @@ def plain_doctor_script(urls: Sequence[str]) -> str:
     return f"docker info >/dev/null && docker network ls >/dev/null && {probe} && {plain_list_script(urls)}"
 
 
+def pod_files(folder: Path, slugs: Sequence[str]) -> list[str]:
+    files = []
+    for slug in slugs:
+        path = folder / f"{slug}.yaml"
+        path.write_text(POD.format(slug=slug))
+        files.append(str(path))
+    return files
+
+
+def settle(seconds: float, load: float) -> None:
+    """Wait until the 1-minute load average is under ``load`` (new sandboxes done booting), at
+    most ``seconds``; print how long it took and the load reached."""
+    start = time.monotonic()
+    while os.getloadavg()[0] >= load and time.monotonic() - start < seconds:
+        time.sleep(2)
+    print(f"settled for {time.monotonic() - start:.0f} s: load average {os.getloadavg()[0]:.1f} (aim {load:.1f})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--pods", type=int, default=50)
+    parser.add_argument("--stopped", type=int, default=0, help="also M pods that are rolled out, then stopped")
+    parser.add_argument("--settle", type=float, default=120.0, help="at most this long for the load to settle")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--prefix", default="many", help="slugs are PREFIX-<random>-NNN")
     parser.add_argument("--before", metavar="SRC", help="also time pinacle from this source tree (its src/)")
@@ -81,19 +106,22 @@ def main() -> None:
 
     tag = uuid.uuid4().hex[:4]
     slugs = [f"{args.prefix}-{tag}-{i:03d}" for i in range(args.pods)]
+    stopped = [f"{args.prefix}-{tag}-s{i:03d}" for i in range(args.stopped)]
     with tempfile.TemporaryDirectory() as tmp:
-        files = []
-        for slug in slugs:
-            path = Path(tmp) / f"{slug}.yaml"
-            path.write_text(POD.format(slug=slug))
-            files.append(str(path))
+        files = pod_files(Path(tmp), slugs)
         try:
+            if stopped:
+                stopped_files = pod_files(Path(tmp), stopped)
+                subprocess.run([*deploy, *stopped_files], check=True, capture_output=True)
+                subprocess.run(["docker", "stop", *(f"pinacle-{s}" for s in stopped)], check=True, capture_output=True)
+                print(f"stopped pods: {len(stopped)} (rolled out, then stopped)")
             print(f"pods: {args.pods}")
             print(
                 line(
                     f"pinacle-deploy of {args.pods} new pods, one run", [timed([*deploy, *files])], [os.getloadavg()[0]]
                 )
             )
+            settle(args.settle, 1 + 0.05 * args.pods)
             listed = json.loads(subprocess.run([*pinacle, "list", "--json"], check=True, capture_output=True).stdout)
             urls = [s["url"] for p in listed["pods"] for s in p["services"] if s["url"]]
             jobs: dict[str, tuple[list[str], dict[str, list[str]]]] = {
@@ -126,8 +154,13 @@ def main() -> None:
                         values = [v for v in results[(job, tree)] if v == v] or [float("nan")]
                         print(line(f"{tree}: {job}", values, loads[(job, tree)]))
         finally:
-            for slug in slugs:
-                subprocess.run([*pinacle, "delete", "-i", "@local", slug, "--purge"], capture_output=True)
+            with ThreadPoolExecutor(4) as pool:  # the machine has 2 cores; deletes wait on Docker
+                list(
+                    pool.map(
+                        lambda slug: subprocess.run([*pinacle, "delete", "-i", "@local", slug, "--purge"]),
+                        [*slugs, *stopped],
+                    )
+                )
 
 
 if __name__ == "__main__":
