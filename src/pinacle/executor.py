@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from pinacle.operations.pod_commands import Step
     from pinacle.pod.desired import PodPlan
     from pinacle.pod.diff import PodDiff
+    from pinacle.router import Route
 
 LIMA_TARGET = "lima"
 LOCAL_TARGET = "@local"
@@ -140,6 +141,19 @@ def read_ahead(target: str, *readers: Read[Any]) -> None:
     for reader in readers:
         if reader.command not in _READ_AHEAD:
             _READ_AHEAD[reader.command] = _sh(reader.command)
+
+
+@contextlib.contextmanager
+def reading_ahead(target: str, *readers: Read[Any]) -> Iterator[None]:
+    """:func:`read_ahead` of ``readers`` for the block; what it did not take is discarded at its
+    end, so a later block (the Python API lives on) never takes an output read before it."""
+    read_ahead(target, *readers)
+    try:
+        yield
+    finally:
+        for reader in readers:
+            if (process := _READ_AHEAD.pop(reader.command, None)) is not None:
+                process.communicate()
 
 
 @atexit.register
@@ -435,7 +449,11 @@ def route_statuses(host: Any, urls: Mapping[K, str]) -> dict[K, int]:
 
 def health_urls(plan: PodPlan, host_port: int) -> dict[str, str]:
     """Route name -> the URL its health check requests through the pod's router."""
-    return {r.name: r.url(plan.slug, plan.domain, host_port).rstrip("/") + r.health_path for r in plan.routes}
+    return route_health_urls(plan.slug, plan.domain, plan.routes, host_port)
+
+
+def route_health_urls(slug: str, domain: str, routes: Sequence[Route], host_port: int) -> dict[str, str]:
+    return {r.name: r.url(slug, domain, host_port).rstrip("/") + r.health_path for r in routes}
 
 
 def wait_until_healthy(

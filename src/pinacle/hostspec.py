@@ -29,13 +29,6 @@ RUNSC_CHECKSUM_RECORD = "/etc/pinacle/runsc.sha512"
 DOCKER_PIDFILE = "/var/run/docker.pid"
 CONTAINERD_SOCKET = "/run/containerd/containerd.sock"
 
-# A tiny image that exists only to prove the runtime works: a static busybox (sh, dmesg), the host's
-# GNU coreutils ``ls`` with the shared libraries it loads, and a plain directory (/probe) without
-# symlinks for it to list. Busybox's ls does not call statx the way coreutils does, and an old runsc
-# that rejects statx flags breaks every coreutils ls/stat in pods. Bump the tag when the contents
-# change: hosts that have the old tag then build the new probe.
-PROBE_IMAGE = "pinacle/probe:2"
-PROBE_DIR = "/probe"
 # Where a GNU coreutils ls may live (usr-merged Debian, Alpine with the coreutils package, others).
 COREUTILS_LS_CANDIDATES = ("/usr/bin/ls", "/bin/ls")
 

@@ -7,10 +7,12 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
-
-import jinja2
+from typing import TYPE_CHECKING
 
 from pinacle.errors import SpecError
+
+if TYPE_CHECKING:
+    import jinja2
 
 _LABEL = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\Z", re.ASCII)
 # Used with fullmatch and ended by \Z (Python's $ would also match before a final newline).
@@ -88,6 +90,8 @@ def nginx_template(name: str) -> jinja2.Template:
 
 @functools.cache
 def _environment() -> jinja2.Environment:
+    import jinja2  # 45 ms: only what renders a config pays it (list, status and their reads do not)
+
     env = jinja2.Environment(
         loader=jinja2.FunctionLoader(lambda name: resources.files("pinacle").joinpath("templates", name).read_text()),
         undefined=jinja2.StrictUndefined,

@@ -9,7 +9,7 @@ import os
 
 import pytest
 
-from pinacle.hostspec import PROBE_IMAGE
+from pinacle.readers.host import PROBE_IMAGE
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from pinacle.facts.host import AptPolicy
-from pinacle.hostspec import PROBE_IMAGE
+from pinacle.readers.host import PROBE_IMAGE
 
 DAEMON_JSON = "/etc/docker/daemon.json"
 CHECKSUM_RECORD = "/etc/pinacle/runsc.sha512"

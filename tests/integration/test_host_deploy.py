@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from tests.integration.conftest import REPO, docker
 
-from pinacle.hostspec import PROBE_IMAGE
+from pinacle.readers.host import PROBE_IMAGE
 
 pytestmark = pytest.mark.integration
 DAEMON_JSON = Path("/etc/docker/daemon.json")

@@ -15,10 +15,9 @@ from pinacle import executor
 from pinacle.app.pods import pods
 from pinacle.errors import HostError, PodNotFound, TargetError
 from pinacle.pod import access
-from pinacle.pod.names import LABEL_DOMAIN, LABEL_ROUTES
+from pinacle.pod.names import LABEL_ROUTES
 from pinacle.pod.observed import ContainerRecord
-from pinacle.pod.report import parse_routes, plan_from_container
-from pinacle.pod.settings import DeploySettings
+from pinacle.pod.report import domain_of, parse_routes, spec_of
 from pinacle.pod.visibility import public_ports
 from pinacle.readers.edge import edge_state
 from pinacle.records import LoginLink, PodToken
@@ -57,12 +56,12 @@ def login_link(
     access.check_ttl(ttl)
     host, record = _the_pod(session, slug)
     port = access.service_port(slug, parse_routes(record.labels.get(LABEL_ROUTES, "")), service)
-    domain = record.labels.get(LABEL_DOMAIN) or DeploySettings.domain
+    domain = domain_of(record)
     edge = session.read(host, edge_state())  # what the host deploy recorded, whatever the inventory says
     if edge is None or not edge.enabled:
         raise HostError(f"{host.name}: the host has no edge (host data edge_enabled), so pod URLs take no login")
     base = edge.url(access.pod_host_name(slug, domain, port)).rstrip("/")
-    spec = plan_from_container(record).spec
+    spec = spec_of(record)
     if (spec.main_port if port is None else port) in public_ports(spec):
         # A public name is served without a login, /__pinacle/login included: a token sent there
         # would reach the pod's service (and its logs) unused, still good for every private name.

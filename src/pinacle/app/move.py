@@ -33,7 +33,7 @@ from pinacle.errors import ConflictError, HostError, PodNotFound, TargetError
 from pinacle.fleet.placement import choose_host
 from pinacle.pod.access import edge_secret_path
 from pinacle.pod.names import DRAINED_MARKER
-from pinacle.pod.report import plan_from_container
+from pinacle.pod.report import spec_of
 from pinacle.progress import Progress, silent
 from pinacle.records import PodStatus
 from pinacle.snapshots import IN_PROGRESS, SNAPSHOT_DIR, SnapshotRecord, snapshot_archive, snapshot_manifest
@@ -237,7 +237,7 @@ def drain(
                 return moved
             _host, record = left[0]
             others = [member for member in members if member.name != host_name]
-            decision = choose_host(plan_from_container(record).spec, others)
+            decision = choose_host(spec_of(record), others)
         if decision.host is None:
             raise HostError(f"{host_name} stays drained with pod {record.slug} on it: {decision.reason}")
         step("drain", f"moving pod {record.slug} to {decision.host}: {decision.reason}", record.slug, decision.host)

@@ -13,9 +13,10 @@ from pinacle import executor
 from pinacle.app.fleet_routes import sync_fleet_routes
 from pinacle.errors import HostError, PodNotFound, UsageError
 from pinacle.pod import access
+from pinacle.pod.desired import pod_routes
 from pinacle.pod.names import LABEL_ROUTES, POD_HOME, POD_LOG_DIR, POD_USER, WORKSPACE, container_name, record_path
 from pinacle.pod.observed import ContainerRecord, HostPods
-from pinacle.pod.report import parse_routes, plan_from_container, pod_record, with_record
+from pinacle.pod.report import domain_of, parse_routes, plan_from_container, pod_record, spec_of, with_record
 from pinacle.pod.restoring import restore_marker_path
 from pinacle.progress import Progress, silent
 from pinacle.readers.edge import edge_state
@@ -70,7 +71,8 @@ def health_statuses(host: Any, records: list[ContainerRecord]) -> dict[str, dict
     urls: dict[tuple[str, str], str] = {}
     for record in records:
         if record.running and record.host_port is not None:
-            for name, url in executor.health_urls(plan_from_container(record), record.host_port).items():
+            domain, routes = domain_of(record), pod_routes(spec_of(record))  # no router rendered
+            for name, url in executor.route_health_urls(record.slug, domain, routes, record.host_port).items():
                 urls[(record.slug, name)] = url
     answered = executor.route_statuses(host, urls) if urls else {}
     statuses: dict[str, dict[str, int] | None] = {r.slug: None for r in records}

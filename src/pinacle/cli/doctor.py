@@ -7,10 +7,10 @@ import sys
 import click
 
 from pinacle import executor
-from pinacle.app import doctor as app_doctor
 from pinacle.cli.common import echo_json, json_option, resolve_target, target_option
 from pinacle.cli.errors import report_errors
 from pinacle.errors import TargetError
+from pinacle.readers.host import PROBE_DIR, PROBE_IMAGE, runtime_probe
 from pinacle.records import DoctorCheck, HostReport
 
 _MARKS = {"ok": "ok  ", "warn": "WARN", "fail": "FAIL"}
@@ -29,6 +29,10 @@ def doctor(target: str | None, as_json: bool, image: str, runtime: str) -> None:
     [{"name", "status": "ok"|"warn"|"fail", "message", "fix"}]}]}``.
     """
     resolved = resolve_target(target)
+    # The runtime probe (a sandbox started) is the longest read: it runs while the checks import.
+    executor.read_ahead(resolved, runtime_probe(runtime, PROBE_IMAGE, PROBE_DIR))
+    from pinacle.app import doctor as app_doctor
+
     try:
         with executor.session(resolved) as session:
             report = app_doctor.doctor(session, image=image, runtime=runtime)

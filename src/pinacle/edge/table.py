@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pinacle.edge.config import EdgePod
 from pinacle.errors import SpecError
+from pinacle.pod.desired import pod_routes
 from pinacle.pod.observed import HostPods
-from pinacle.pod.report import plan_from_container, with_record
+from pinacle.pod.report import domain_of, spec_of, with_record
 from pinacle.pod.visibility import public_ports
 
 
@@ -23,18 +24,19 @@ def edge_pods(state: HostPods) -> list[EdgePod]:
         port = container.host_port
         if not container.running or port is None or record is None or not state.sandboxed(container):
             continue
+        recorded = with_record(container, record)
         try:
-            plan = plan_from_container(with_record(container, record))
+            spec = spec_of(recorded)
         except SpecError:
             continue
         pods.append(
             EdgePod(
                 slug=slug,
-                domain=plan.domain,
+                domain=domain_of(recorded),
                 host_port=port,
-                routes=plan.routes,
-                main_port=plan.main_port,
-                public_ports=public_ports(plan.spec),
+                routes=pod_routes(spec),
+                main_port=spec.main_port,
+                public_ports=public_ports(spec),
             )
         )
     return pods

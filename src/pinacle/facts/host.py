@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pyinfra.api import FactBase
 
-from pinacle.hostspec import PROBE_DIR
 from pinacle.readers import host as readers
+from pinacle.readers.host import PROBE_DIR
 
 
 class InitSystem(FactBase[str]):

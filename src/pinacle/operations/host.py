@@ -33,8 +33,6 @@ from pinacle.hostspec import (
     DEBIAN_KEYRING_WITH_TRIXIE,
     DOCKER_PIDFILE,
     PINNED_DEBIAN_SUITES,
-    PROBE_DIR,
-    PROBE_IMAGE,
     RELEASE_RUNSC_PATH,
     RUNSC_CHECKSUM_RECORD,
     HostSettings,
@@ -54,6 +52,7 @@ from pinacle.hostspec import (
 )
 from pinacle.operations._shell import fail, wait_until, write_file_command
 from pinacle.pod.names import LOG_DIR
+from pinacle.readers.host import PROBE_DIR, PROBE_IMAGE
 
 RELOAD_DOCKERD = f'kill -HUP "$(cat {DOCKER_PIDFILE})"'
 

@@ -184,10 +184,19 @@ def sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def pod_routes(spec: PodSpec) -> tuple[Route, ...]:
+    """The ports the pod's router serves, catalog services first: what day-2 reads (health
+    checks, URLs, the edge's table) need of a plan, without rendering its router."""
+    services = (get_service(name) for name in spec.services)
+    return (
+        *(Route(service.name, service.port, service.health_path) for service in services),
+        *(Route(app.name, app.port, app.health_path) for app in spec.ports),
+    )
+
+
 def plan_pod(spec: PodSpec, settings: DeploySettings) -> PodPlan:
     """Compile a resolved spec into the resources that make up the pod."""
     programs: list[ServiceProgram] = []
-    routes: list[Route] = []
     for name in spec.services:
         service = get_service(name)
         programs.append(
@@ -198,11 +207,10 @@ def plan_pod(spec: PodSpec, settings: DeploySettings) -> PodPlan:
                 health_path=service.health_path,
             )
         )
-        routes.append(Route(service.name, service.port, service.health_path))
     for app in spec.ports:
-        routes.append(Route(app.name, app.port, app.health_path))
         if app.command:
             programs.append(ServiceProgram(app.name, app.port, app.command, app.health_path))
+    routes = pod_routes(spec)
 
     labels = {
         **pod_labels(spec.slug),

@@ -19,7 +19,7 @@ from typing import Any
 from pinacle.catalog import CATALOG
 from pinacle.edge.settings import EdgeSettings
 from pinacle.errors import SpecError
-from pinacle.pod.desired import PodPlan, plan_pod
+from pinacle.pod.desired import PodPlan, plan_pod, pod_routes
 from pinacle.pod.health import healthy
 from pinacle.pod.names import LABEL_DOMAIN, LABEL_NAME, LABEL_POD, LABEL_ROUTES
 from pinacle.pod.observed import ContainerRecord, PodRecord
@@ -49,7 +49,7 @@ def with_record(record: ContainerRecord, pod: PodRecord | None) -> ContainerReco
         return record
     labels = dict(record.labels)
     try:
-        routes = plan_pod(spec_from_data(pod.spec), DeploySettings(domain=pod.domain)).routes
+        routes = pod_routes(spec_from_data(pod.spec))
     except SpecError:
         return record
     labels[LABEL_ROUTES] = ",".join(f"{r.name}:{r.port}" for r in routes)
@@ -97,12 +97,18 @@ def spec_from_data(data: Mapping[str, Any], **overrides: Any) -> PodSpec:
         raise SpecError(f"cannot rebuild the pod from its labels: {exc}") from exc
 
 
+def spec_of(record: ContainerRecord) -> PodSpec:
+    """The pod's own pod file (from its host record, see :func:`with_record`), else its labels'."""
+    return spec_from_data(record.spec_data or spec_data_from_labels(record.labels, record.image, record.runtime))
+
+
+def domain_of(record: ContainerRecord) -> str:
+    return record.labels.get(LABEL_DOMAIN) or DeploySettings.domain
+
+
 def plan_from_container(record: ContainerRecord) -> PodPlan:
-    """A plan good for routes and URLs (health checks): from the pod's own pod file, else its labels."""
-    data = record.spec_data or spec_data_from_labels(record.labels, record.image, record.runtime)
-    spec = spec_from_data(data)
-    domain = record.labels.get(LABEL_DOMAIN) or DeploySettings.domain
-    return plan_pod(spec, DeploySettings(domain=domain))
+    """The whole plan of the pod (its router rendered): :func:`spec_of` planned for its domain."""
+    return plan_pod(spec_of(record), DeploySettings(domain=domain_of(record)))
 
 
 def age(created: str, now: datetime | None = None) -> int | None:

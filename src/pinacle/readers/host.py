@@ -14,6 +14,14 @@ from pinacle.errors import HostError
 from pinacle.pod.names import LABEL_POD
 from pinacle.readers import Read
 
+# A tiny image that exists only to prove the runtime works: a static busybox (sh, dmesg), the host's
+# GNU coreutils ``ls`` with the shared libraries it loads, and a plain directory (/probe) without
+# symlinks for it to list. Busybox's ls does not call statx the way coreutils does, and an old runsc
+# that rejects statx flags breaks every coreutils ls/stat in pods. Bump the tag when the contents
+# change: hosts that have the old tag then build the new probe.
+PROBE_IMAGE = "pinacle/probe:2"
+PROBE_DIR = "/probe"
+
 
 def _first_word(output: Sequence[str], absent: str) -> str:
     return output[0].strip() if output else absent
@@ -239,7 +247,7 @@ def parse_runtime_probe(output: Sequence[str]) -> dict[str, object]:
 def runtime_probe(runtime: str, image: str, directory: str) -> Read[dict[str, object]]:
     """Start a throwaway container under a runtime: which kernel answers, and does coreutils' ls work.
 
-    The probe image (``pinacle.hostspec.PROBE_IMAGE``) holds busybox and GNU coreutils' ``ls``; ``ls -lan``
+    The probe image (``PROBE_IMAGE``) holds busybox and GNU coreutils' ``ls``; ``ls -lan``
     of its plain ``directory`` (``PROBE_DIR``) fails with "Invalid argument" under a runsc that rejects
     statx flags. A read, not an operation: proving the runtime works changes nothing on the host.
     """

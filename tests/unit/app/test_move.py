@@ -41,7 +41,7 @@ def test_drain_moves_each_pod_under_the_callers_lock(monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(move_case, "_host_named", lambda session, name: None)
     monkeypatch.setattr(move_case, "read_fleet", lambda session: ((), [SimpleNamespace(name=n) for n in ("h1", "h3")]))
     monkeypatch.setattr(move_case.pod_cases, "pods", pods)
-    monkeypatch.setattr(move_case, "plan_from_container", lambda record: SimpleNamespace(spec=record.slug))
+    monkeypatch.setattr(move_case, "spec_of", lambda record: record.slug)
     monkeypatch.setattr(move_case, "choose_host", lambda spec, members: SimpleNamespace(host="h1", reason="room"))
     monkeypatch.setattr(move_case, "move", move)
     assert move_case.drain("fleet.py", "h3", 60.0, lock=lock) == ["alpha on h1", "beta on h1"]

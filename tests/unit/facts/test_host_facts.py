@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 
 from pinacle.facts.host import AptPolicy, RunscVersion, RuntimeProbe
-from pinacle.hostspec import PROBE_DIR, PROBE_IMAGE
+from pinacle.readers.host import PROBE_DIR, PROBE_IMAGE
 
 # `apt-cache policy runsc` on this machine (bookworm, trixie pinned for runsc).
 POLICY = """runsc:

@@ -37,7 +37,6 @@ from pinacle.facts.host import (
 from pinacle.hostspec import (
     DISTRO_RUNSC_PATH,
     DOCKER_PIDFILE,
-    PROBE_IMAGE,
     RELEASE_RUNSC_PATH,
     RUNSC_CHECKSUM_RECORD,
     HostSettings,
@@ -49,6 +48,7 @@ from pinacle.hostspec import (
 from pinacle.operations import host as ops
 from pinacle.operations._shell import write_file_command
 from pinacle.pod.names import LOG_DIR
+from pinacle.readers.host import PROBE_IMAGE
 
 Case = Mapping[str, Any]
 CheckCase = Callable[[Case], Any]

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from pinacle.catalog import CATALOG
-from pinacle.pod.desired import ServiceProgram, plan_pod, sha256
+from pinacle.pod.desired import ServiceProgram, plan_pod, pod_routes, sha256
 from pinacle.pod.names import (
     LABEL_DOMAIN,
     LABEL_NAME,
@@ -85,6 +85,13 @@ def test_routes_list_services_first_then_app_ports(make_plan: MakePlan) -> None:
 def test_app_health_path_is_carried_into_its_route(make_plan: MakePlan) -> None:
     plan = make_plan(ports=(AppPortSpec(name="app", port=3000, health_path="/healthz"),))
     assert plan.routes[-1] == Route("app", 3000, "/healthz")
+
+
+def test_pod_routes_are_the_routes_of_the_plan_without_its_router(make_spec: MakeSpec) -> None:
+    spec = make_spec(
+        services=("code-server",), ports=(AppPortSpec(name="api", port=4000, health_path="/up", command="api"),)
+    )
+    assert pod_routes(spec) == plan_pod(spec, DeploySettings()).routes
 
 
 def test_catalog_service_becomes_a_program_with_its_start_command(make_plan: MakePlan) -> None:

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from pinacle.pod.desired import plan_pod
+from pinacle.pod.desired import plan_pod, pod_routes
 from pinacle.pod.diff import desired_record
 from pinacle.pod.observed import ContainerRecord, ObservedPod, PodRecord
 from pinacle.pod.report import (
     age,
+    domain_of,
     human_age,
     parse_routes,
     plan_from_container,
     pod_record,
     spec_data_from_labels,
     spec_from_data,
+    spec_of,
     with_record,
 )
 from pinacle.pod.settings import DeploySettings
@@ -135,6 +137,17 @@ def test_with_record_hands_the_pod_file_to_day_2_commands() -> None:
 
 
 def test_health_checks_use_the_pod_file_over_labels() -> None:
-    plan = plan_from_container(with_record(record(), host_record(CUSTOM_SPEC)))
-    assert [(r.name, r.health_path) for r in plan.routes] == [("web-terminal", "/"), ("app", "/ready")]
-    assert plan.main_port == 3000
+    spec = spec_of(with_record(record(), host_record(CUSTOM_SPEC)))
+    assert [(r.name, r.health_path) for r in pod_routes(spec)] == [("web-terminal", "/"), ("app", "/ready")]
+    assert spec.main_port == 3000
+
+
+def test_a_pod_without_a_host_record_is_rebuilt_from_its_labels() -> None:
+    spec = spec_of(record())
+    assert (spec.slug, list(spec.services), [p.name for p in spec.ports]) == ("demo", ["web-terminal"], ["app"])
+
+
+def test_a_pod_without_a_domain_label_has_the_default_domain() -> None:
+    labels = {k: v for k, v in LABELS.items() if k != "pinacle.domain"}
+    assert domain_of(record(labels={**labels})) == DeploySettings.domain
+    assert domain_of(record(labels={**LABELS, "pinacle.domain": "dev.example"})) == "dev.example"

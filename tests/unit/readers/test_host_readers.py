@@ -8,8 +8,8 @@ import pytest
 
 from pinacle.errors import HostError
 from pinacle.facts.host import DockerImageId, DockerServer, FileText, NetworkUsage, PathExists, RuntimeProbe
-from pinacle.hostspec import PROBE_DIR, PROBE_IMAGE
 from pinacle.readers import host as readers
+from pinacle.readers.host import PROBE_DIR, PROBE_IMAGE
 
 
 def test_docker_server_read() -> None:
