@@ -9,8 +9,10 @@ costs about 3 % of a core here, so 100 running ones saturate 2 cores; a stopped 
 Before the first round the benchmark waits until the pods have settled (``--settle``: the load
 average under 1 + 0.05 a running pod, at most that many seconds). Rounds are interleaved
 (pinacle, the ``--before`` tree if given, the plain commands), so a machine getting busier weighs
-on all of them alike; the load average is printed with each figure. Also times the CLI's start-up
-(``--help``) against ``python -c pass``.
+on all of them alike; the load average is printed with each figure, and the CPU time the command
+and its child processes used (Docker's daemon not counted, for pinacle nor for the plain
+commands): on a machine the sandboxes saturate, the wall time is mostly waiting for a core. Also
+times the CLI's start-up (``--help``) against ``python -c pass``.
 
 The plain jobs: ``list`` is ``docker ps`` + ``docker inspect`` of every pod + one parallel ``curl``
 of every pod's health URL (what ``list`` reads and asks); ``doctor`` is that plus ``docker info``,
@@ -22,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -50,9 +53,16 @@ def timed(command: Sequence[str], env: dict[str, str] | None = None) -> float:
     return time.perf_counter() - start
 
 
-def line(what: str, values: list[float], loads: list[float] | None = None) -> str:
+def children_cpu() -> float:
+    """CPU seconds (user + system) of the finished child processes and what they waited for."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def line(what: str, values: list[float], loads: list[float] | None = None, cpus: list[float] | None = None) -> str:
     load = f", load {statistics.median(loads):.1f}" if loads else ""
-    return f"{what:<56} median {statistics.median(values):6.3f}s (min {min(values):.3f}s{load})"
+    cpu = f", CPU {statistics.median(cpus):.3f}s" if cpus else ""
+    return f"{what:<56} median {statistics.median(values):6.3f}s (min {min(values):.3f}s{load}{cpu})"
 
 
 def plain_list_script(urls: Sequence[str]) -> str:
@@ -137,22 +147,27 @@ def main() -> None:
             }
             results: dict[tuple[str, str], list[float]] = {}
             loads: dict[tuple[str, str], list[float]] = {}
+            cpus: dict[tuple[str, str], list[float]] = {}  # what the command itself cost, whatever the load
             for _ in range(args.rounds):
                 for job, (command, _unused) in jobs.items():
                     for tree, env in trees.items():
                         loads.setdefault((job, tree), []).append(os.getloadavg()[0])
+                        before = children_cpu()
                         try:
                             results.setdefault((job, tree), []).append(timed(command, env))
                         except subprocess.CalledProcessError:  # doctor exits 1 when a check fails
                             results[(job, tree)].append(float("nan"))
+                        cpus.setdefault((job, tree), []).append(children_cpu() - before)
                     if job in plain:
                         loads.setdefault((job, "plain"), []).append(os.getloadavg()[0])
+                        before = children_cpu()
                         results.setdefault((job, "plain"), []).append(timed(["sh", "-c", plain[job]]))
+                        cpus.setdefault((job, "plain"), []).append(children_cpu() - before)
             for job in jobs:
                 for tree in [*trees, "plain"]:
                     if (job, tree) in results:
                         values = [v for v in results[(job, tree)] if v == v] or [float("nan")]
-                        print(line(f"{tree}: {job}", values, loads[(job, tree)]))
+                        print(line(f"{tree}: {job}", values, loads[(job, tree)], cpus[(job, tree)]))
         finally:
             with ThreadPoolExecutor(4) as pool:  # the machine has 2 cores; deletes wait on Docker
                 list(

@@ -7,7 +7,6 @@ path is covered by the integration tests.
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -41,12 +40,6 @@ def pod_create(stub: StubDocker, *args: str) -> subprocess.CompletedProcess[byte
 
 def argvs(stub: StubDocker) -> list[list[str]]:
     return [call.argv for call in stub.calls]
-
-
-@pytest.mark.skipif(shutil.which("shellcheck") is None, reason="shellcheck is not installed")
-def test_script_passes_shellcheck() -> None:
-    result = subprocess.run(["shellcheck", "--shell=sh", str(SCRIPT)], capture_output=True, text=True, check=False)
-    assert result.returncode == 0, result.stdout
 
 
 def test_script_is_executable() -> None:

@@ -7,7 +7,6 @@ The snapshot and lock directories are the test's own (``PINACLE_SNAPSHOT_DIR``,
 from __future__ import annotations
 
 import fcntl
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -46,12 +45,6 @@ def snapshot(
 
 def argvs(stub: StubDocker) -> list[list[str]]:
     return [call.argv for call in stub.calls]
-
-
-@pytest.mark.skipif(shutil.which("shellcheck") is None, reason="shellcheck is not installed")
-def test_script_passes_shellcheck() -> None:
-    result = subprocess.run(["shellcheck", "--shell=sh", str(SCRIPT)], capture_output=True, text=True, check=False)
-    assert result.returncode == 0, result.stdout
 
 
 def test_script_is_executable() -> None:
