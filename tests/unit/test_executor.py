@@ -93,6 +93,23 @@ def test_a_read_ahead_is_taken_by_the_next_read_of_the_same_command(tmp_path: Pa
     assert executor.read(host, Read(command, list, list)) == ["once", "once"]  # taken once, then read anew
 
 
+def test_a_read_ahead_the_block_did_not_take_is_not_taken_after_it(tmp_path: Path) -> None:
+    marker = tmp_path / "ran"
+    command = f"echo once >> {marker}; cat {marker}"
+    with executor.reading_ahead("@local", Read(command, list, list)):
+        pass  # nothing in the block read it
+    assert marker.read_text() == "once\n"  # it ran, and was waited for
+    assert executor.read(executor.LocalHost(), Read(command, list, list)) == ["once", "once"]  # read anew
+
+
+def test_a_block_reading_ahead_takes_what_it_started(tmp_path: Path) -> None:
+    marker = tmp_path / "ran"
+    command = f"echo once >> {marker}; cat {marker}"
+    with executor.reading_ahead("@local", Read(command, list, list)):
+        assert executor.read(executor.LocalHost(), Read(command, list, list)) == ["once"]
+    assert marker.read_text() == "once\n"
+
+
 def test_nothing_is_read_ahead_on_other_targets(tmp_path: Path) -> None:
     marker = tmp_path / "ran"
     executor.read_ahead("@ssh/elsewhere", Read(f"touch {marker}", list, list))
