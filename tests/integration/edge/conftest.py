@@ -181,7 +181,9 @@ class Terminal:
             subprotocols=[Subprotocol("tty")],
             origin=Origin(f"{'https' if self.tls else 'http'}://{host}"),
             additional_headers={"Cookie": self.cookie},
-            open_timeout=10,
+            # Through a peer's edge over TLS the handshake crosses two edges and two TLS
+            # handshakes while the fleet's engines load the 2 cores: 10 s timed out once in CI.
+            open_timeout=30,
             close_timeout=2,
         ).__enter__()
         self.ws.send(json.dumps({"AuthToken": "", "columns": 120, "rows": 40}))
