@@ -4,7 +4,7 @@ Run on a provisioned host: ``python benchmarks/bench_many_pods.py [--pods 50] [-
 [--rounds 3] [--before SRC]``. Prints figures next to the plain Docker commands that do the same
 job; asserts nothing. The pods are small (one app port each, no terminal) so that N of them fit a
 2-core machine; they are removed at the end. ``--stopped M`` first rolls out M more pods and stops
-them: ``list`` and ``doctor`` then see N + M pods, of which only N run (an idle gVisor sandbox
+them, ten at a time: ``list`` and ``doctor`` then see N + M pods, of which only N run (an idle gVisor sandbox
 costs about 3 % of a core here, so 100 running ones saturate 2 cores; a stopped pod costs none).
 Before the first round the benchmark waits until the pods have settled (``--settle``: the load
 average under 1 + 0.05 a running pod, at most that many seconds). Rounds are interleaved
@@ -44,6 +44,7 @@ ports:
 resources: {{cpus: 0.25, memory: 128m}}
 """
 PROBE_IMAGE = "pinacle/probe:2"
+STOP_BATCH = 10
 PLAIN_READ = "docker inspect $(docker ps -aq --filter label=pinacle.pod) >/dev/null"
 
 
@@ -120,11 +121,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         files = pod_files(Path(tmp), slugs)
         try:
+            # Rolled out and stopped STOP_BATCH at a time: rolling them all out first had 90 sandboxes
+            # booting at once here (load average above 300).
+            for first in range(0, len(stopped), STOP_BATCH):
+                batch = stopped[first : first + STOP_BATCH]
+                subprocess.run([*deploy, *pod_files(Path(tmp), batch)], check=True, capture_output=True)
+                subprocess.run(["docker", "stop", *(f"pinacle-{s}" for s in batch)], check=True, capture_output=True)
             if stopped:
-                stopped_files = pod_files(Path(tmp), stopped)
-                subprocess.run([*deploy, *stopped_files], check=True, capture_output=True)
-                subprocess.run(["docker", "stop", *(f"pinacle-{s}" for s in stopped)], check=True, capture_output=True)
-                print(f"stopped pods: {len(stopped)} (rolled out, then stopped)")
+                print(f"stopped pods: {len(stopped)} (rolled out, then stopped, {STOP_BATCH} at a time)")
             print(f"pods: {args.pods}")
             print(
                 line(
@@ -172,7 +176,9 @@ def main() -> None:
             with ThreadPoolExecutor(4) as pool:  # the machine has 2 cores; deletes wait on Docker
                 list(
                     pool.map(
-                        lambda slug: subprocess.run([*pinacle, "delete", "-i", "@local", slug, "--purge"]),
+                        lambda slug: subprocess.run(
+                            [*pinacle, "delete", "-i", "@local", slug, "--purge"], capture_output=True
+                        ),
                         [*slugs, *stopped],
                     )
                 )
