@@ -121,8 +121,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         files = pod_files(Path(tmp), slugs)
         try:
-            # Rolled out and stopped STOP_BATCH at a time: rolling them all out first had 90 sandboxes
-            # booting at once here (load average above 300).
+            # Rolled out and stopped STOP_BATCH at a time: rolling all 90 out first had about 70
+            # sandboxes booting at once here (load average above 300).
             for first in range(0, len(stopped), STOP_BATCH):
                 batch = stopped[first : first + STOP_BATCH]
                 subprocess.run([*deploy, *pod_files(Path(tmp), batch)], check=True, capture_output=True)
@@ -174,14 +174,14 @@ def main() -> None:
                         print(line(f"{tree}: {job}", values, loads[(job, tree)], cpus[(job, tree)]))
         finally:
             with ThreadPoolExecutor(4) as pool:  # the machine has 2 cores; deletes wait on Docker
-                list(
-                    pool.map(
-                        lambda slug: subprocess.run(
-                            [*pinacle, "delete", "-i", "@local", slug, "--purge"], capture_output=True
-                        ),
-                        [*slugs, *stopped],
-                    )
+                deletes = pool.map(
+                    lambda slug: subprocess.run(
+                        [*pinacle, "delete", "-i", "@local", slug, "--purge"], capture_output=True, text=True
+                    ),
+                    [*slugs, *stopped],
                 )
+                for failed in (d for d in deletes if d.returncode != 0):  # a pod left behind is said
+                    print(f"pinacle delete {failed.args[-2]} exited {failed.returncode}: {failed.stderr.strip()}")
 
 
 if __name__ == "__main__":
