@@ -5,7 +5,8 @@ Run on a provisioned host: ``python benchmarks/bench_many_pods.py [--pods 50] [-
 job; asserts nothing. The pods are small (one app port each, no terminal) so that N of them fit a
 2-core machine; they are removed at the end. ``--stopped M`` first rolls out M more pods and stops
 them, ten at a time: ``list`` and ``doctor`` then see N + M pods, of which only N run (an idle gVisor sandbox
-costs about 3 % of a core here, so 100 running ones saturate 2 cores; a stopped pod costs none).
+costs 3-5 % of a core here under runsc's systrap platform, so 100 running ones saturate 2 cores; a stopped pod
+costs none; under ``--platform=ptrace`` an idle one costs next to nothing, see the README).
 Before the first round the benchmark waits until the pods have settled (``--settle``: the load
 average under 1 + 0.05 a running pod, at most that many seconds). Rounds are interleaved
 (pinacle, the ``--before`` tree if given, the plain commands), so a machine getting busier weighs
@@ -111,6 +112,8 @@ def main() -> None:
     trees: dict[str, dict[str, str] | None] = {"pinacle": None}
     if args.before:
         trees["before"] = {**os.environ, "PYTHONPATH": args.before}
+    runtimes = subprocess.run(["docker", "info", "--format", "{{json .Runtimes}}"], capture_output=True, text=True)
+    print(f"runtimes: {runtimes.stdout.strip()}")  # runsc's flags: its platform decides what an idle pod costs
     print(line("python -c pass", [timed([py, "-c", "pass"]) for _ in range(args.rounds * 3)]))
     print(line("pinacle --help", [timed([*pinacle, "--help"]) for _ in range(args.rounds * 3)]))
     print(line("pinacle-deploy --help", [timed([*deploy, "--help"]) for _ in range(args.rounds * 3)]))
