@@ -177,14 +177,16 @@ def main() -> None:
                         print(line(f"{tree}: {job}", values, loads[(job, tree)], cpus[(job, tree)]))
         finally:
             with ThreadPoolExecutor(4) as pool:  # the machine has 2 cores; deletes wait on Docker
+                every = [*slugs, *stopped]
                 deletes = pool.map(
                     lambda slug: subprocess.run(
                         [*pinacle, "delete", "-i", "@local", slug, "--purge"], capture_output=True, text=True
                     ),
-                    [*slugs, *stopped],
+                    every,
                 )
-                for failed in (d for d in deletes if d.returncode != 0):  # a pod left behind is said
-                    print(f"pinacle delete {failed.args[-2]} exited {failed.returncode}: {failed.stderr.strip()}")
+                for slug, done in zip(every, deletes, strict=True):  # a pod left behind is said, by its slug
+                    if done.returncode != 0:
+                        print(f"pinacle delete {slug} exited {done.returncode}: {done.stderr.strip()}")
 
 
 if __name__ == "__main__":

@@ -22,9 +22,8 @@ shellcheck -e SC1091 scripts/*.sh docker/*.sh docker/lib/*.sh docker/ttyd/*.sh d
 #                 by the kill tests leaves the edge's pod table for the next run to fix: a change),
 #                 then everything else that runs on this machine's engine, the lifecycle tests that
 #                 kill rollouts, snapshots and restores midway last.
-# The browser tests start only once the host stream's quiet part is over. With the kill tests in
-# the fleet stream and the browser tests in the host stream, the streams took 29 and 22.5 minutes
-# (fleet, host); now 25.7 and 26.7.
+# The browser tests start only once the host stream's quiet part is over. The streams are balanced
+# by their measured times, which the README's CI paragraph keeps (one home for the figures).
 quiet_files=(tests/integration/test_host_deploy.py tests/integration/test_rollout.py tests/integration/api
     tests/integration/test_local_reads.py tests/integration/test_ssh_target.py)
 kill_files=(tests/integration/lifecycle/test_snapshot_kill.py tests/integration/lifecycle/test_killed_deploy.py)
